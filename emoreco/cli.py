@@ -1,0 +1,216 @@
+"""Command-line entry points (argument parsing only; the work lives in the package).
+
+``MAIN_arousal.py``, ``MAIN_valence.py`` and ``MAIN.py`` call :func:`main_arousal`,
+:func:`main_valence` and :func:`main_predict`; ``python -m emoreco`` offers the
+``demo``, ``extract``, ``train`` and ``predict`` subcommands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from emoreco.config import FeatureParams, TrainParams, add_dataclass_arguments, dataclass_from_args
+from emoreco.errors import EmorecoError
+
+log = logging.getLogger("emoreco")
+DEFAULT_DATA = Path("data")
+DEFAULT_MODELS = Path("models")
+DEFAULT_README_FILES = Path("readme_files")
+EXIT_USER_ERROR = 2
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("data")
+    group.add_argument("--deam-dir", type=Path,
+                       help="folder with the unzipped DEAM archives (MEMD_audio/, annotations/) "
+                            "or a data/ folder with annotations/arousal.csv, valence.csv")
+    group.add_argument("--audio-dir", type=Path, help="audio folder (<song_id>.mp3 ...), "
+                       "overrides the one found in --deam-dir")
+    group.add_argument("--annotations-dir", type=Path,
+                       help="folder holding arousal.csv and valence.csv")
+    group.add_argument("--cache-dir", type=Path, default=DEFAULT_DATA,
+                       help="feature cache root: <cache-dir>/DEAM_mfccs/<key>/<id>.npy "
+                            "(default: data)")
+    group.add_argument("--jobs", type=int, default=-1,
+                       help="parallel feature extraction processes (default: all cores)")
+    group.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser,
+         argv: Sequence[str] | None) -> int:
+    """Parse, set up logging, and turn user errors into a one-line message and exit 2."""
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ chatter off
+    try:
+        return main(args)
+    except EmorecoError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _extract(args: argparse.Namespace, target: str):  # noqa: ANN202 (tuple of package types)
+    """Locate data, fill the cache, and return (corpus, params, cache, failures)."""
+    from emoreco.dataset import FeatureCache, extract_corpus, load_corpus, locate_deam
+
+    params = dataclass_from_args(FeatureParams, args)
+    paths = locate_deam(args.deam_dir, args.audio_dir, args.annotations_dir)
+    corpus = load_corpus(paths, target)
+    log.info("%s (%s)", corpus.summary(), paths.annotation_csv(target))
+    cache = FeatureCache(args.cache_dir, params)
+    failures = extract_corpus(corpus.audio, params, cache, args.jobs, progress=not args.quiet)
+    if failures:
+        log.warning("%d song(s) skipped because their audio is unusable (listed above)",
+                    len(failures))
+    return corpus, params, cache, failures
+
+
+# ---------------------------------------------------------------- training
+
+def training_parser(target: str) -> argparse.ArgumentParser:
+    """Options of ``MAIN_<target>.py``."""
+    model = "CNN over MFCC windows" if target == "arousal" else "LSTM over chroma sequences"
+    parser = argparse.ArgumentParser(
+        prog=f"MAIN_{target}.py",
+        description=f"Train and evaluate the {target} model ({model}) on DEAM or the demo "
+                    "corpus; save it under --models-dir for MAIN.py.")
+    _add_data_options(parser)
+    output = parser.add_argument_group("output")
+    output.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS)
+    output.add_argument("--name", default=target, help=f"model file name stem (default: {target})")
+    output.add_argument("--plots-dir", type=Path, default=DEFAULT_README_FILES,
+                        help="where loss_<target>.png goes (default: readme_files)")
+    if target == "valence":
+        output.add_argument("--no-transpose-augment", dest="augment", action="store_false",
+                            help="do not transpose training chroma to random keys")
+    add_dataclass_arguments(parser, TrainParams, "training")
+    add_dataclass_arguments(parser, FeatureParams, "features")
+    return parser
+
+
+def _train(args: argparse.Namespace, target: str) -> int:
+    from emoreco.dataset import build_window_set
+    from emoreco.training import train_and_evaluate
+
+    train_params = dataclass_from_args(TrainParams, args)
+    corpus, params, cache, failures = _extract(args, target)
+    windows = build_window_set(target, corpus, params, cache, skip=set(failures),
+                               progress=not args.quiet)
+    log.info("%d %s examples of shape %s from %d songs", len(windows), target,
+             windows.inputs.shape[1:], len(set(windows.song_ids.tolist())))
+    metrics = train_and_evaluate(
+        target, windows, params, train_params, args.models_dir, args.name,
+        args.plots_dir / f"loss_{target}.png", augment=getattr(args, "augment", True),
+        verbose=0 if args.quiet else 2)
+    shown = {k: v for k, v in metrics.items() if k != "folds"}
+    log.info("%s test metrics (%s protocol):", target, train_params.protocol)
+    for key, value in shown.items():
+        log.info("  %-24s %s", key, f"{value:.4f}" if isinstance(value, float) else value)
+    return 0
+
+
+def main_arousal(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``MAIN_arousal.py``."""
+    return _run(lambda a: _train(a, "arousal"), training_parser("arousal"), argv)
+
+
+def main_valence(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``MAIN_valence.py``."""
+    return _run(lambda a: _train(a, "valence"), training_parser("valence"), argv)
+
+
+# ---------------------------------------------------------------- extraction and demo
+
+def extract_parser() -> argparse.ArgumentParser:
+    """Options of ``python -m emoreco extract``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m emoreco extract",
+        description="Compute and cache the features of every annotated song.")
+    _add_data_options(parser)
+    parser.add_argument("--target", choices=("arousal", "valence"), default="arousal",
+                        help="whose annotation file selects the songs (default: arousal)")
+    add_dataclass_arguments(parser, FeatureParams, "features")
+    return parser
+
+
+def _extract_main(args: argparse.Namespace) -> int:
+    corpus, _, cache, failures = _extract(args, args.target)
+    log.info("%d songs cached in %s and %s", len(corpus.audio) - len(failures),
+             cache.mfcc_dir, cache.chroma_dir)
+    return 1 if failures and len(failures) == len(corpus.audio) else 0
+
+
+def demo_parser() -> argparse.ArgumentParser:
+    """Options of ``python -m emoreco demo``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m emoreco demo",
+        description="Write a synthetic corpus in the official DEAM layout, with known "
+                    "emotion curves and label noise, plus unannotated songs to predict.")
+    parser.add_argument("--out", type=Path, default=DEFAULT_DATA / "demo_deam")
+    parser.add_argument("--test-songs-dir", type=Path, default=DEFAULT_DATA / "test_songs")
+    parser.add_argument("--clips", type=int, default=80, help="45-s songs (default: 80)")
+    parser.add_argument("--full-songs", type=int, default=4, help="75-s songs (default: 4)")
+    parser.add_argument("--test-songs", type=int, default=4)
+    parser.add_argument("--label-noise", type=float, default=0.1,
+                        help="std of the annotation noise (default: 0.1)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=-1)
+    parser.add_argument("--force", action="store_true", help="rewrite an existing corpus")
+    parser.add_argument("--quiet", action="store_true")
+    return parser
+
+
+def _demo_main(args: argparse.Namespace) -> int:
+    from emoreco.demo import generate_demo_corpus
+
+    if args.clips < 0 or args.full_songs < 0 or args.clips + args.full_songs < 2:
+        raise EmorecoError("the demo corpus needs at least 2 songs")
+    if not 0 <= args.label_noise < 1:
+        raise EmorecoError("--label-noise must be in [0, 1)")
+    if (args.out / "demo_truth.json").is_file() and not args.force:
+        log.info("%s already holds a demo corpus (use --force to rewrite it)", args.out)
+        return 0
+    truth = generate_demo_corpus(args.out, args.clips, args.full_songs, args.label_noise,
+                                 args.seed, args.test_songs_dir, args.test_songs, args.jobs,
+                                 progress=not args.quiet)
+    log.info("demo corpus of %d songs in %s; RMSE floors: arousal %.4f, valence %.4f",
+             truth["n_songs"], args.out, truth["arousal_rmse_floor"],
+             truth["valence_rmse_floor"])
+    return 0
+
+
+def main_module(argv: Sequence[str] | None = None) -> int:
+    """``python -m emoreco <command> ...``."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands: dict[str, tuple[Callable[[], argparse.ArgumentParser],
+                              Callable[[argparse.Namespace], int]]] = {
+        "demo": (demo_parser, _demo_main),
+        "extract": (extract_parser, _extract_main),
+        "train-arousal": (lambda: training_parser("arousal"), lambda a: _train(a, "arousal")),
+        "train-valence": (lambda: training_parser("valence"), lambda a: _train(a, "valence")),
+    }
+    if "predict" not in commands:
+        try:
+            from emoreco.cli_predict import predict_main, predict_parser
+
+            commands["predict"] = (predict_parser, predict_main)
+        except ImportError:
+            pass
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
+        print("usage: python -m emoreco {" + ",".join(commands) + "} [options]\n"
+              "  demo           write the synthetic DEAM-layout demo corpus\n"
+              "  extract        compute and cache features of a DEAM-layout folder\n"
+              "  train-arousal  same as MAIN_arousal.py\n"
+              "  train-valence  same as MAIN_valence.py\n"
+              "  predict        same as MAIN.py", file=sys.stderr if argv else sys.stdout)
+        return 0 if argv and argv[0] in ("-h", "--help") else EXIT_USER_ERROR
+    make_parser, main = commands[argv[0]]
+    return _run(main, make_parser(), argv[1:])
