@@ -187,6 +187,67 @@ def _demo_main(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- prediction
+
+def predict_parser() -> argparse.ArgumentParser:
+    """Options of ``MAIN.py``."""
+    parser = argparse.ArgumentParser(
+        prog="MAIN.py",
+        description="Predict valence and arousal curves (2 Hz) of songs with the trained "
+                    "models; write a CSV, a summary, pictures and an offline HTML report.")
+    parser.add_argument("inputs", nargs="*", type=Path, default=[DEFAULT_DATA / "test_songs"],
+                        help="audio files and/or folders (default: data/test_songs)")
+    parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS)
+    parser.add_argument("--arousal-model", default="arousal", help="model name (default: arousal)")
+    parser.add_argument("--valence-model", default="valence", help="model name (default: valence)")
+    parser.add_argument("--start", type=float, default=15.0,
+                        help="first time step in seconds (default: 15, as DEAM)")
+    parser.add_argument("--end", type=float, default=None,
+                        help="last window ends by this time (default: end of the song)")
+    parser.add_argument("--out-dir", type=Path, default=DEFAULT_README_FILES,
+                        help="where the CSVs, pictures and report go (default: readme_files)")
+    parser.add_argument("--json", action="store_true", help="also write TestSongPredicted.json")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def predict_main(args: argparse.Namespace) -> int:
+    """Predict, write every output, report failures; exit 1 if any song failed."""
+    from emoreco.predict import Predictor, find_audio_files, predict_files
+    from emoreco.report import output_paths, write_report
+
+    if args.end is not None and args.end <= args.start:
+        raise EmorecoError(f"--end ({args.end}) must be after --start ({args.start})")
+    files = find_audio_files(args.inputs)
+    paths = output_paths(args.out_dir, args.json)
+    existing = [str(p) for p in paths.values() if p.exists()]
+    if existing and not args.overwrite:
+        raise EmorecoError(f"{len(existing)} output file(s) exist ({', '.join(existing[:3])}"
+                           f"{', ...' if len(existing) > 3 else ''}); use --overwrite or --out-dir")
+    predictor = Predictor(args.models_dir, args.arousal_model, args.valence_model)
+    failures: dict[str, str] = {}
+    curves = list(predict_files(predictor, files, args.start, args.end, failures,
+                                progress=not args.quiet))
+    for path, message in failures.items():
+        print(f"failed: {message}", file=sys.stderr)
+    if not curves:
+        print("error: no song could be predicted", file=sys.stderr)
+        return 1
+    write_report(curves, paths, failures)
+    for curve in curves:
+        item = curve.summary()
+        log.info("%-28s arousal %+.3f  valence %+.3f  %s", item["song"], item["arousal_mean"],
+                 item["valence_mean"], item["quadrant"])
+    log.info("wrote %s", ", ".join(str(p) for p in paths.values()))
+    return 1 if failures else 0
+
+
+def main_predict(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``MAIN.py``."""
+    return _run(predict_main, predict_parser(), argv)
+
+
 def main_module(argv: Sequence[str] | None = None) -> int:
     """``python -m emoreco <command> ...``."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -196,21 +257,16 @@ def main_module(argv: Sequence[str] | None = None) -> int:
         "extract": (extract_parser, _extract_main),
         "train-arousal": (lambda: training_parser("arousal"), lambda a: _train(a, "arousal")),
         "train-valence": (lambda: training_parser("valence"), lambda a: _train(a, "valence")),
+        "predict": (predict_parser, predict_main),
     }
-    if "predict" not in commands:
-        try:
-            from emoreco.cli_predict import predict_main, predict_parser
-
-            commands["predict"] = (predict_parser, predict_main)
-        except ImportError:
-            pass
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
+    if not argv or argv[0] not in commands:
+        asked = bool(argv) and argv[0] in ("-h", "--help")
         print("usage: python -m emoreco {" + ",".join(commands) + "} [options]\n"
               "  demo           write the synthetic DEAM-layout demo corpus\n"
               "  extract        compute and cache features of a DEAM-layout folder\n"
               "  train-arousal  same as MAIN_arousal.py\n"
               "  train-valence  same as MAIN_valence.py\n"
-              "  predict        same as MAIN.py", file=sys.stderr if argv else sys.stdout)
-        return 0 if argv and argv[0] in ("-h", "--help") else EXIT_USER_ERROR
+              "  predict        same as MAIN.py", file=sys.stdout if asked else sys.stderr)
+        return 0 if asked else EXIT_USER_ERROR
     make_parser, main = commands[argv[0]]
     return _run(main, make_parser(), argv[1:])

@@ -1,0 +1,52 @@
+"""Shared fixtures: a tiny generated DEAM-layout corpus and models trained on it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_dynamic_csv(path: Path, header: str, rows: list[str]) -> Path:
+    """Write a dynamic annotation CSV from raw lines (to reproduce format quirks)."""
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+def sine_clip(seconds: float, sample_rate: int = 12000,
+              partials: tuple[tuple[float, float], ...] = ((440.0, 0.5),)) -> np.ndarray:
+    """A deterministic sum of sines, float32, shape (seconds * sample_rate,)."""
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    return sum(a * np.sin(2 * np.pi * f * t) for f, a in partials).astype(np.float32)
+
+
+@pytest.fixture(scope="session")
+def tiny_deam(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Official-layout corpus: 6 clips of 45 s, 2 full songs of 75 s, 4 test songs."""
+    from emoreco.demo import generate_demo_corpus
+
+    root = tmp_path_factory.mktemp("deam")
+    generate_demo_corpus(root, n_clips=6, n_full_songs=2, label_noise_std=0.1, seed=3,
+                         test_songs_dir=root / "test_songs", n_test_songs=4, n_jobs=2,
+                         progress=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def trained_models(tiny_deam: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Both models trained for 2 epochs on the tiny corpus by the real scripts' code."""
+    from emoreco.cli import main_arousal, main_valence
+
+    work = tmp_path_factory.mktemp("trained")
+    common = ["--deam-dir", str(tiny_deam), "--cache-dir", str(work / "cache"),
+              "--models-dir", str(work / "models"), "--plots-dir", str(work / "plots"),
+              "--epochs", "2", "--quiet", "--jobs", "1"]
+    assert main_arousal(common) == 0
+    assert main_valence(common) == 0
+    return work

@@ -1,0 +1,159 @@
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import ROOT
+from emoreco.cli import main_arousal, main_module, main_predict
+
+
+def _script(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("script", ["MAIN.py", "MAIN_arousal.py", "MAIN_valence.py"])
+def test_help_works_without_importing_tensorflow(script):
+    probe = ("import runpy, sys; sys.argv = [%r, '--help']\n"
+             "try:\n    runpy.run_path(%r, run_name='__main__')\n"
+             "except SystemExit:\n    pass\n"
+             "assert 'tensorflow' not in sys.modules and 'librosa' not in sys.modules"
+             % (script, script))
+    result = _script("-c", probe)
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout and "--" in result.stdout
+
+
+def test_user_mistakes_give_one_line_and_exit_2_without_traceback(tmp_path):
+    result = _script("MAIN_arousal.py", "--deam-dir", str(tmp_path / "missing"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {tmp_path / 'missing'}: DEAM folder not found"]
+    result = _script("MAIN_valence.py", "--deam-dir", str(tmp_path), "--n-mfcc", "100")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "n_mfcc=100 is larger than n_mels=96" in result.stderr
+
+
+def test_wrong_csv_header_is_a_clear_error(tiny_deam, tmp_path, capsys):
+    folder = tmp_path / "annotations"
+    folder.mkdir()
+    (folder / "arousal.csv").write_text("id,value\n2,0.1\n")
+    code = main_arousal(["--annotations-dir", str(folder), "--audio-dir",
+                         str(tiny_deam / "MEMD_audio"), "--quiet"])
+    assert code == 2
+    assert "first column must be 'song_id'" in capsys.readouterr().err
+
+
+def test_module_lists_its_commands(capsys):
+    assert main_module(["--help"]) == 0
+    assert "demo" in capsys.readouterr().out
+    assert main_module(["bogus"]) == 2
+
+
+def test_training_wrote_models_metrics_and_loss_plots(trained_models):
+    for target in ("arousal", "valence"):
+        meta = json.loads((trained_models / "models" / f"{target}.meta.json").read_text())
+        assert meta["feature_params"]["n_mfcc"] == 40
+        assert meta["train_params"]["epochs"] == 2
+        assert "Total params" in meta["summary"]
+        assert set(meta["versions"]) >= {"numpy", "librosa", "keras"}
+        assert (trained_models / "plots" / f"loss_{target}.png").is_file()
+
+
+def _predict(models, inputs, out, *extra):
+    return main_predict([*map(str, inputs), "--models-dir", str(models), "--out-dir", str(out),
+                         "--quiet", *extra])
+
+
+def test_predictions_for_mixed_formats_and_rates(trained_models, tiny_deam, tmp_path):
+    out = tmp_path / "out"
+    assert _predict(trained_models / "models", [tiny_deam / "test_songs"], out, "--json") == 0
+    table = pd.read_csv(out / "TestSongPredicted.csv")
+    assert list(table.columns) == ["song", "time_s", "arousal", "valence"]
+    assert sorted(table.song.unique()) == ["demo_song_1.mp3", "demo_song_2.wav",
+                                           "demo_song_3.flac", "demo_song_4.ogg"]
+    for _, song in table.groupby("song"):
+        times = song.time_s.to_numpy()
+        assert times[0] == 15.0 and np.allclose(np.diff(times), 0.5)
+        assert times[-1] == 38.5  # 40-s songs: the last 1.5 s window ends at 40 s
+    assert table[["arousal", "valence"]].abs().max().max() <= 1.0
+    summary = pd.read_csv(out / "TestSongSummary.csv")
+    assert set(summary.quadrant) <= {"happy / excited", "angry / tense", "sad / depressed",
+                                     "calm / relaxed"}
+    assert len(json.loads((out / "TestSongPredicted.json").read_text())) == 4
+    for name in ("Arousal_tracks.png", "Valence_tracks.png", "Valence_arousal_plane.png"):
+        assert (out / name).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_start_and_end_select_the_time_span(trained_models, tiny_deam, tmp_path):
+    song = tiny_deam / "test_songs" / "demo_song_1.mp3"
+    out = tmp_path / "out"
+    assert _predict(trained_models / "models", [song], out, "--end", "23.5") == 0
+    table = pd.read_csv(out / "TestSongPredicted.csv")
+    # the last window [22.0, 23.5) ends at --end: 15 steps
+    assert table.time_s.tolist() == [15.0 + 0.5 * k for k in range(15)]
+
+
+def test_a_corrupt_file_is_reported_and_the_others_written(trained_models, tiny_deam,
+                                                           tmp_path, capsys):
+    songs = tmp_path / "songs"
+    shutil.copytree(tiny_deam / "test_songs", songs)
+    (songs / "broken.mp3").write_bytes(b"\x00garbage" * 100)
+    out = tmp_path / "out"
+    assert _predict(trained_models / "models", [songs], out) == 1
+    err = capsys.readouterr().err
+    assert "broken.mp3" in err and "Traceback" not in err
+    assert pd.read_csv(out / "TestSongPredicted.csv").song.nunique() == 4
+    assert "broken.mp3" in (out / "emotion_report.html").read_text()
+
+
+def test_existing_outputs_are_not_overwritten_without_overwrite(trained_models, tiny_deam,
+                                                                tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "TestSongPredicted.csv").write_text("precious\n")
+    song = tiny_deam / "test_songs" / "demo_song_2.wav"
+    assert _predict(trained_models / "models", [song], out) == 2
+    assert "use --overwrite" in capsys.readouterr().err
+    assert (out / "TestSongPredicted.csv").read_text() == "precious\n"
+    assert _predict(trained_models / "models", [song], out, "--overwrite") == 0
+    assert (out / "TestSongPredicted.csv").read_text().startswith("song,time_s")
+
+
+def test_html_report_is_self_contained(trained_models, tiny_deam, tmp_path):
+    import re
+
+    out = tmp_path / "out"
+    assert _predict(trained_models / "models", [tiny_deam / "test_songs"], out) == 0
+    page = (out / "emotion_report.html").read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", page)
+    assert "<script" not in page and "<link" not in page
+    images = re.findall(r'<img [^>]*src="([^"]+)"', page)
+    assert len(images) == 2 + 4  # bar chart, plane, one timeline per song
+    assert all(src.startswith("data:image/png;base64,") for src in images)
+
+
+def test_short_songs_and_bad_spans_get_clear_messages(trained_models, tmp_path, capsys):
+    import soundfile
+
+    from conftest import sine_clip
+
+    short = tmp_path / "short.wav"
+    soundfile.write(short, sine_clip(12.0, 16000), 16000)
+    assert _predict(trained_models / "models", [short], tmp_path / "o") == 1
+    assert "at least 16.50 s is needed" in capsys.readouterr().err
+    assert _predict(trained_models / "models", [short], tmp_path / "o", "--start", "15.2") == 1
+    assert "--start must be a multiple of 0.5 s" in capsys.readouterr().err
+    assert _predict(trained_models / "models", [tmp_path / "nothing"], tmp_path / "o") == 2
+    assert "no such file or folder" in capsys.readouterr().err
+
+
+def test_without_models_the_user_is_told_how_to_train(tiny_deam, tmp_path, capsys):
+    song = tiny_deam / "test_songs" / "demo_song_1.mp3"
+    assert _predict(tmp_path / "empty", [song], tmp_path / "o") == 2
+    assert "make demo" in capsys.readouterr().err
