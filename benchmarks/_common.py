@@ -1,0 +1,32 @@
+"""Helpers shared by the benchmark scripts (run them from the repository root)."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def median_seconds(action: Callable[[], object], repeats: int, warmup: int = 1) -> float:
+    """Median wall time of ``action`` over ``repeats`` runs after ``warmup`` runs."""
+    for _ in range(warmup):
+        action()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def write_demo_song(path: Path, seconds: float = 45.0, seed: int = 0) -> Path:
+    """A synthetic 44.1 kHz song (as in the demo corpus) written to ``path``."""
+    from emoreco.demo import _render_to, plan_songs
+
+    song = plan_songs(1, 0, seed, clip_s=seconds)[0]
+    _render_to(song, path)
+    return path

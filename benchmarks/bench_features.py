@@ -1,0 +1,73 @@
+"""Feature extraction speed: one 45-s 44.1 kHz MP3 on one core, and a DEAM-sized corpus.
+
+Targets (issue 2): at least 200x real time per song on one core after warm-up, and
+1802 songs of 45 s in under 3 minutes on 2 cores.
+
+    python benchmarks/bench_features.py [--songs 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from _common import median_seconds, write_demo_song
+
+DEAM_SONGS = 1802
+CORPUS_TARGET_S = 180.0
+REALTIME_TARGET = 200.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--songs", type=int, default=60, help="songs in the corpus run")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+
+    from emoreco.audio import load_audio
+    from emoreco.config import FeatureParams
+    from emoreco.dataset import FeatureCache, arousal_windows, extract_corpus, valence_sequences
+    from emoreco.features import compute_song_features
+
+    params = FeatureParams()
+    with tempfile.TemporaryDirectory() as folder:
+        song = write_demo_song(Path(folder, "song.mp3"))
+
+        def one_song() -> None:
+            samples = load_audio(song, params.sample_rate, params.min_duration_s)
+            features = compute_song_features(samples, params)
+            _, starts = arousal_windows(features, params.start_s, features.duration_s, params)
+            valence_sequences(features, starts, params)
+
+        seconds = median_seconds(one_song, repeats=15, warmup=2)
+        decode = median_seconds(lambda: load_audio(song, params.sample_rate), repeats=15)
+        print(f"one 45-s MP3, one core: {seconds * 1000:.0f} ms "
+              f"(decode+resample {decode * 1000:.0f} ms) = {45 / seconds:.0f}x real time "
+              f"(target {REALTIME_TARGET:.0f}x; ratio to target {45 / seconds / REALTIME_TARGET:.1f})")
+
+        audio = {}
+        for song_id in range(2, 2 + args.songs):
+            link = Path(folder, f"{song_id}.mp3")
+            os.link(song, link)
+            audio[song_id] = link
+        started = time.perf_counter()  # worker start-up (imports, numba compilation)
+        extract_corpus(dict(list(audio.items())[: 2 * args.jobs]), params,
+                       FeatureCache(Path(folder, "warmup"), params), n_jobs=args.jobs,
+                       progress=False)
+        startup = time.perf_counter() - started
+        cache = FeatureCache(Path(folder, "cache"), params)
+        started = time.perf_counter()
+        failures = extract_corpus(audio, params, cache, n_jobs=args.jobs, progress=False)
+        elapsed = time.perf_counter() - started
+        assert not failures, failures
+        projected = startup + elapsed / args.songs * DEAM_SONGS
+        print(f"corpus of {args.songs} songs on {args.jobs} processes: {elapsed:.1f} s "
+              f"({args.songs / elapsed:.1f} songs/s) after {startup:.1f} s of worker start-up; "
+              f"projected {DEAM_SONGS} songs: {projected:.0f} s "
+              f"(target {CORPUS_TARGET_S:.0f} s; ratio to target {CORPUS_TARGET_S / projected:.1f})")
+
+if __name__ == "__main__":
+    main()
