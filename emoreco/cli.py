@@ -13,9 +13,13 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emoreco.config import FeatureParams, TrainParams, add_dataclass_arguments, dataclass_from_args
-from emoreco.errors import EmorecoError
+from emoreco.errors import ConfigError, EmorecoError
+
+if TYPE_CHECKING:
+    from emoreco.dataset import Corpus, FeatureCache
 
 log = logging.getLogger("emoreco")
 DEFAULT_DATA = Path("data")
@@ -57,7 +61,8 @@ def _run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPar
         return 130
 
 
-def _extract(args: argparse.Namespace, target: str):  # noqa: ANN202 (tuple of package types)
+def _extract(args: argparse.Namespace, target: str
+             ) -> tuple["Corpus", FeatureParams, "FeatureCache", dict[int, str]]:
     """Locate data, fill the cache, and return (corpus, params, cache, failures)."""
     from emoreco.dataset import FeatureCache, extract_corpus, load_corpus, locate_deam
 
@@ -172,9 +177,9 @@ def _demo_main(args: argparse.Namespace) -> int:
     from emoreco.demo import generate_demo_corpus
 
     if args.clips < 0 or args.full_songs < 0 or args.clips + args.full_songs < 2:
-        raise EmorecoError("the demo corpus needs at least 2 songs")
+        raise ConfigError("the demo corpus needs at least 2 songs")
     if not 0 <= args.label_noise < 1:
-        raise EmorecoError("--label-noise must be in [0, 1)")
+        raise ConfigError("--label-noise must be in [0, 1)")
     if (args.out / "demo_truth.json").is_file() and not args.force:
         log.info("%s already holds a demo corpus (use --force to rewrite it)", args.out)
         return 0
@@ -218,7 +223,7 @@ def predict_main(args: argparse.Namespace) -> int:
     from emoreco.report import output_paths, write_report
 
     if args.end is not None and args.end <= args.start:
-        raise EmorecoError(f"--end ({args.end}) must be after --start ({args.start})")
+        raise ConfigError(f"--end ({args.end}) must be after --start ({args.start})")
     files = find_audio_files(args.inputs)
     paths = output_paths(args.out_dir, args.json)
     existing = [str(p) for p in paths.values() if p.exists()]
@@ -229,7 +234,7 @@ def predict_main(args: argparse.Namespace) -> int:
     failures: dict[str, str] = {}
     curves = list(predict_files(predictor, files, args.start, args.end, failures,
                                 progress=not args.quiet))
-    for path, message in failures.items():
+    for message in failures.values():
         print(f"failed: {message}", file=sys.stderr)
     if not curves:
         print("error: no song could be predicted", file=sys.stderr)

@@ -33,6 +33,7 @@ ANNOTATION_START_S = 15.0
 ANNOTATION_STEP_S = 0.5
 PROGRESSION = (0, 5, 7, 9, 2, 7, 0, 5)  # chord roots in semitones above the key (I IV V VI II)
 WAVETABLE_SIZE = 4096
+CONTROL_RATE = 100  # Hz, sampling rate of the emotion curves
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,6 @@ class DemoSong:
     valence: np.ndarray
     key: int
     seed: int
-
-
-CONTROL_RATE = 100
 
 
 def smooth_curve(rng: np.random.Generator, duration_s: float) -> np.ndarray:

@@ -55,6 +55,7 @@ def plot_loss(history: dict[str, list[float]], path: str | Path, title: str) -> 
     _save(figure, path)
 
 
+COLOURS = {"arousal": "tab:red", "valence": "tab:blue"}
 OUTPUT_NAMES = {
     "table": "TestSongPredicted.csv",
     "summary": "TestSongSummary.csv",
@@ -137,7 +138,8 @@ def _means_figure(curves: list[Any]) -> Any:
     for offset, attribute in ((-0.2, "valence"), (0.2, "arousal")):
         means = [getattr(c, attribute).mean() for c in curves]
         spreads = [getattr(c, attribute).std() for c in curves]
-        axis.bar(positions + offset, means, 0.4, yerr=spreads, capsize=3, label=attribute)
+        axis.bar(positions + offset, means, 0.4, yerr=spreads, capsize=3, label=attribute,
+                 color=COLOURS[attribute])
     axis.axhline(0, color="grey", linewidth=0.8)
     axis.set_xticks(positions, [c.song for c in curves], rotation=20, ha="right", fontsize=8)
     axis.set(ylim=(-1, 1), ylabel="mean (bar) and std (whisker)", title="Song means")
@@ -156,8 +158,9 @@ def _png_data_uri(figure: Any) -> str:
 def _song_timeline(curve: Any) -> Any:
     plt = _pyplot()
     figure, axis = plt.subplots(figsize=(7, 2.4))
-    axis.plot(curve.times_s, curve.arousal, label="arousal", color="tab:red")
-    axis.plot(curve.times_s, curve.valence, label="valence", color="tab:blue")
+    for attribute in ("arousal", "valence"):
+        axis.plot(curve.times_s, getattr(curve, attribute), label=attribute,
+                  color=COLOURS[attribute])
     axis.axhline(0, color="grey", linewidth=0.8)
     axis.set(ylim=(-1, 1), xlabel="time (s)")
     axis.grid(alpha=0.3)

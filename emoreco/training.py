@@ -222,6 +222,7 @@ def train_and_evaluate(target: str, windows: WindowSet, feature_params: FeatureP
         "versions": library_versions(),
         "summary": model_summary(result.model),
     }
+    log.info("%s", meta["summary"])
     files = save_model(result.model, meta, models_dir, name)
     write_json(ModelFiles.at(models_dir, name).metrics, metrics)
     if loss_plot is not None:
