@@ -75,8 +75,8 @@ def _load(models_dir: Path, name: str, target: str) -> LoadedModel:
         raise ModelError(f"no trained {target} model '{name}' in {models_dir}/: {HOW_TO_TRAIN}")
     model, meta = load_model(models_dir, name)
     if meta.get("target") != target:
-        raise ModelError(f"{models_dir}/{name}: is a {meta.get('target')} model, "
-                         f"not a {target} model")
+        raise ModelError(f"{models_dir}/{name}: was trained to predict {meta.get('target')}, "
+                         f"not {target}")
     try:
         params = FeatureParams.from_dict(meta["feature_params"])
         scaler = Scaler.from_dict(meta["scaler"])

@@ -157,3 +157,59 @@ def test_without_models_the_user_is_told_how_to_train(tiny_deam, tmp_path, capsy
     song = tiny_deam / "test_songs" / "demo_song_1.mp3"
     assert _predict(tmp_path / "empty", [song], tmp_path / "o") == 2
     assert "make demo" in capsys.readouterr().err
+
+
+def test_extract_command_fills_the_cache(tiny_deam, tmp_path):
+    code = main_module(["extract", "--deam-dir", str(tiny_deam), "--cache-dir", str(tmp_path),
+                        "--target", "valence", "--jobs", "1", "--quiet"])
+    assert code == 0
+    [key_dir] = (tmp_path / "DEAM_mfccs").iterdir()
+    assert len(list(key_dir.glob("*.npy"))) == 8
+    assert len(list((tmp_path / "DEAM_chroma" / key_dir.name).glob("*.npy"))) == 8
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--clips", "1", "--full-songs", "0"], "at least 2 songs"),
+    (["--label-noise", "1.5"], "--label-noise must be in"),
+])
+def test_demo_command_validates_its_options(tmp_path, capsys, args, message):
+    assert main_module(["demo", "--out", str(tmp_path), *args]) == 2
+    assert message in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
+
+
+def test_empty_folder_and_inverted_span_are_refused(trained_models, tiny_deam, tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert _predict(trained_models / "models", [empty], tmp_path / "o") == 2
+    assert "no audio files" in capsys.readouterr().err
+    song = tiny_deam / "test_songs" / "demo_song_1.mp3"
+    assert _predict(trained_models / "models", [song], tmp_path / "o", "--end", "10") == 2
+    assert "--end (10.0) must be after --start (15.0)" in capsys.readouterr().err
+
+
+def _copy_models(trained_models, tmp_path):
+    folder = tmp_path / "models"
+    shutil.copytree(trained_models / "models", folder)
+    return folder
+
+
+def test_a_model_of_the_wrong_target_is_refused(trained_models, tiny_deam, tmp_path, capsys):
+    folder = _copy_models(trained_models, tmp_path)
+    song = tiny_deam / "test_songs" / "demo_song_1.mp3"
+    code = main_predict([str(song), "--models-dir", str(folder), "--valence-model", "arousal",
+                         "--out-dir", str(tmp_path / "o"), "--quiet"])
+    assert code == 2
+    assert "was trained to predict arousal, not valence" in capsys.readouterr().err
+
+
+def test_metadata_that_does_not_match_the_model_is_refused(trained_models, tiny_deam, tmp_path,
+                                                           capsys):
+    folder = _copy_models(trained_models, tmp_path)
+    meta_path = folder / "arousal.meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["feature_params"]["n_mfcc"] = 20
+    meta_path.write_text(json.dumps(meta))
+    song = tiny_deam / "test_songs" / "demo_song_1.mp3"
+    assert _predict(folder, [song], tmp_path / "o") == 2
+    assert "does not match its feature parameters" in capsys.readouterr().err
