@@ -56,6 +56,9 @@ def _run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPar
     except EmorecoError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except OSError as exc:  # unwritable folder, full disk, ...: the message names the path
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -92,7 +95,7 @@ def training_parser(target: str) -> argparse.ArgumentParser:
     output.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS)
     output.add_argument("--name", default=target, help=f"model file name stem (default: {target})")
     output.add_argument("--plots-dir", type=Path, default=DEFAULT_README_FILES,
-                        help="where loss_<target>.png goes (default: readme_files)")
+                        help="where loss_<name>.png goes (default: readme_files)")
     if target == "valence":
         output.add_argument("--no-transpose-augment", dest="augment", action="store_false",
                             help="do not transpose training chroma to random keys")
@@ -113,7 +116,7 @@ def _train(args: argparse.Namespace, target: str) -> int:
              windows.inputs.shape[1:], len(set(windows.song_ids.tolist())))
     metrics = train_and_evaluate(
         target, windows, params, train_params, args.models_dir, args.name,
-        args.plots_dir / f"loss_{target}.png", augment=getattr(args, "augment", True),
+        args.plots_dir / f"loss_{args.name}.png", augment=getattr(args, "augment", True),
         verbose=0 if args.quiet else 2)
     shown = {k: v for k, v in metrics.items() if k != "folds"}
     log.info("%s test metrics (%s protocol):", target, train_params.protocol)
@@ -230,6 +233,7 @@ def predict_main(args: argparse.Namespace) -> int:
     if existing and not args.overwrite:
         raise EmorecoError(f"{len(existing)} output file(s) exist ({', '.join(existing[:3])}"
                            f"{', ...' if len(existing) > 3 else ''}); use --overwrite or --out-dir")
+    args.out_dir.mkdir(parents=True, exist_ok=True)  # fail now, not after the predictions
     predictor = Predictor(args.models_dir, args.arousal_model, args.valence_model)
     failures: dict[str, str] = {}
     curves = list(predict_files(predictor, files, args.start, args.end, failures,

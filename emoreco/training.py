@@ -214,7 +214,7 @@ def train_and_evaluate(target: str, windows: WindowSet, feature_params: FeatureP
         "created_unix": int(time.time()),
         "input_shape": list(windows.inputs.shape[1:]),
         "feature_params": feature_params.to_dict(),
-        "train_params": vars(train_params) | {"transpose_augment": augment},
+        "train_params": vars(train_params) | {"transpose_augment": augment and target == "valence"},
         "scaler": result.scaler.to_dict(),
         "song_ids": ids,
         "history": result.history,

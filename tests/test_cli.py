@@ -213,3 +213,13 @@ def test_metadata_that_does_not_match_the_model_is_refused(trained_models, tiny_
     song = tiny_deam / "test_songs" / "demo_song_1.mp3"
     assert _predict(folder, [song], tmp_path / "o") == 2
     assert "does not match its feature parameters" in capsys.readouterr().err
+
+
+def test_an_unwritable_output_folder_is_a_one_line_error(trained_models, tiny_deam, tmp_path,
+                                                         capsys):
+    blocker = tmp_path / "not_a_folder"
+    blocker.write_text("a file where the output folder should be")
+    song = tiny_deam / "test_songs" / "demo_song_1.mp3"
+    assert _predict(trained_models / "models", [song], blocker / "out") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "not_a_folder" in err and "Traceback" not in err
