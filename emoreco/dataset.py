@@ -152,23 +152,41 @@ class FeatureCache:
     def _paths(self, song_id: int) -> tuple[Path, Path]:
         return self.mfcc_dir / f"{song_id}.npy", self.chroma_dir / f"{song_id}.npy"
 
-    def load(self, song_id: int) -> SongFeatures | None:
-        """The cached features, or None when absent or unusable."""
+    def _read(self, song_id: int, header_only: bool) -> tuple[np.ndarray, np.ndarray] | None:
+        """Both matrices if present and well-formed, else None (logged when corrupt).
+
+        ``header_only`` memory-maps the files: shape and size are checked (a truncated
+        file fails to map) without reading the data.
+        """
         mfcc_path, chroma_path = self._paths(song_id)
         if not (mfcc_path.is_file() and chroma_path.is_file()):
             return None
+        mode = "r" if header_only else None
         try:
-            mfcc = np.load(mfcc_path, allow_pickle=False)
-            chroma = np.load(chroma_path, allow_pickle=False)
+            mfcc = np.load(mfcc_path, allow_pickle=False, mmap_mode=mode)
+            chroma = np.load(chroma_path, allow_pickle=False, mmap_mode=mode)
         except (ValueError, OSError, EOFError) as exc:
             log.warning("song %s: corrupt cache file (%s); recomputing", song_id, exc)
             return None
         shapes_ok = (mfcc.ndim == 2 and chroma.ndim == 2 and mfcc.shape[0] == self.params.n_mfcc
                      and chroma.shape[0] == N_CHROMA and mfcc.shape[1] == chroma.shape[1]
                      and mfcc.shape[1] > 0)
-        if not shapes_ok or not (np.isfinite(mfcc).all() and np.isfinite(chroma).all()):
+        if not shapes_ok or not (header_only or (np.isfinite(mfcc).all()
+                                                 and np.isfinite(chroma).all())):
             log.warning("song %s: cache file has unexpected content; recomputing", song_id)
             return None
+        return mfcc, chroma
+
+    def is_cached(self, song_id: int) -> bool:
+        """Cheap check (headers only) that both files exist with the expected shapes."""
+        return self._read(song_id, header_only=True) is not None
+
+    def load(self, song_id: int) -> SongFeatures | None:
+        """The cached features, or None when absent or unusable."""
+        matrices = self._read(song_id, header_only=False)
+        if matrices is None:
+            return None
+        mfcc, chroma = matrices
         n_frames = mfcc.shape[1]
         duration = (n_frames - 1) * self.params.frame_period_s
         return SongFeatures(mfcc, chroma, frame_times(n_frames, self.params), duration)
@@ -225,7 +243,7 @@ def extract_corpus(audio: dict[int, Path], params: FeatureParams, cache: Feature
     from joblib import Parallel, delayed
     from tqdm import tqdm
 
-    todo = {i: p for i, p in audio.items() if cache.load(i) is None}
+    todo = {i: p for i, p in audio.items() if not cache.is_cached(i)}
     failures: dict[int, str] = {}
     if not todo:
         return failures

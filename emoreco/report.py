@@ -34,12 +34,23 @@ def _pyplot() -> Any:
     return plt
 
 
-def _save(figure: Any, path: str | Path) -> None:
+def _png_bytes(figure: Any, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes; the figure is closed."""
     plt = _pyplot()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=110, bbox_inches="tight", format=path.suffix.lstrip(".") or "png")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(figure)
+    return buffer.getvalue()
+
+
+def _write_bytes(data: bytes, path: str | Path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def _save(figure: Any, path: str | Path) -> None:
+    """Write the figure as a PNG file, atomically."""
+    _write_bytes(_png_bytes(figure), path)
 
 
 def plot_loss(history: dict[str, list[float]], path: str | Path, title: str) -> None:
@@ -147,12 +158,12 @@ def _means_figure(curves: list[Any]) -> Any:
     return figure
 
 
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
 def _png_data_uri(figure: Any) -> str:
-    plt = _pyplot()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    plt.close(figure)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+    return _data_uri(_png_bytes(figure, dpi=90))
 
 
 def _song_timeline(curve: Any) -> Any:
@@ -168,8 +179,13 @@ def _song_timeline(curve: Any) -> Any:
     return figure
 
 
-def write_html_report(curves: list[Any], path: str | Path, failures: dict[str, str]) -> None:
-    """A single self-contained HTML file: pictures inlined as data URIs, no network."""
+def write_html_report(curves: list[Any], path: str | Path, failures: dict[str, str],
+                      plane_png: bytes | None = None) -> None:
+    """A single self-contained HTML file: pictures inlined as data URIs, no network.
+
+    ``plane_png`` reuses an already rendered valence-arousal plane.
+    """
+    plane_uri = _data_uri(plane_png) if plane_png else _png_data_uri(_plane_figure(curves))
     rows = "".join(
         "<tr><td>{song}</td><td>{start_s:.1f}-{end_s:.1f}</td><td>{arousal_mean:+.3f} "
         "&plusmn; {arousal_std:.3f}</td><td>{valence_mean:+.3f} &plusmn; {valence_std:.3f}"
@@ -195,7 +211,7 @@ th {{ background: #f0f0f0; }} img {{ max-width: 100%; }} .failed {{ color: #a00;
 <th>valence mean &plusmn; std</th><th>quadrant</th></tr>{rows}</table>
 {'<h2 class="failed">Failed</h2><ul class="failed">' + failed + '</ul>' if failed else ''}
 <h2>Song means</h2><img alt="bar chart of song means" src="{_png_data_uri(_means_figure(curves))}">
-<h2>Valence-arousal plane</h2><img alt="valence-arousal plane" src="{_png_data_uri(_plane_figure(curves))}">
+<h2>Valence-arousal plane</h2><img alt="valence-arousal plane" src="{plane_uri}">
 <h2>Timelines</h2>{timelines}
 </body></html>
 """
@@ -208,5 +224,6 @@ def write_report(curves: list[Any], paths: dict[str, Path], failures: dict[str, 
     write_tables(curves, paths)
     _save(_tracks_figure(curves, "arousal"), paths["arousal"])
     _save(_tracks_figure(curves, "valence"), paths["valence"])
-    _save(_plane_figure(curves), paths["plane"])
-    write_html_report(curves, paths["html"], failures)
+    plane = _png_bytes(_plane_figure(curves))
+    _write_bytes(plane, paths["plane"])
+    write_html_report(curves, paths["html"], failures, plane_png=plane)

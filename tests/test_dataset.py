@@ -116,10 +116,13 @@ def test_cache_is_keyed_by_parameters_and_corrupt_files_are_recomputed(tiny_deam
     assert other.mfcc_dir != cache.mfcc_dir and other.load(7) is None
 
     mfcc_file = cache.mfcc_dir / "7.npy"
+    assert cache.is_cached(7)
     mfcc_file.write_bytes(mfcc_file.read_bytes()[:500])  # truncated
-    assert cache.load(7) is None
+    assert cache.load(7) is None and not cache.is_cached(7)
     np.save(mfcc_file, np.zeros((3, 5), np.float32))  # wrong shape
-    assert cache.load(7) is None
+    assert cache.load(7) is None and not cache.is_cached(7)
+    assert extract_corpus({7: path}, PARAMS, cache, n_jobs=1, progress=False) == {}
+    assert cache.is_cached(7)
     again = song_features(path, PARAMS, cache, 7)
     np.testing.assert_array_equal(again.mfcc, fresh.mfcc)
     np.testing.assert_array_equal(cache.load(7).mfcc, fresh.mfcc)
