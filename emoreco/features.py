@@ -94,6 +94,21 @@ def window_grid(first_start_s: float, last_end_s: float, hop_s: float,
     return first_start_s + hop_s * np.arange(count)
 
 
+def grid_indices(times_s: np.ndarray, period_s: float, message: str) -> np.ndarray:
+    """Indices ``k`` with ``times_s == k * period_s``, shape of ``times_s``, int64.
+
+    Raises
+    ------
+    ConfigError
+        With ``message``, if a time is not on the grid (tolerance 1e-6 periods).
+    """
+    position = np.asarray(times_s, dtype=np.float64) / period_s
+    index = np.round(position).astype(np.int64)
+    if not np.allclose(position, index, atol=1e-6):
+        raise ConfigError(message)
+    return index
+
+
 def window_first_frames(starts_s: np.ndarray, params: FeatureParams) -> np.ndarray:
     """Index of the first frame of each window (the frame whose centre is at the start).
 
@@ -102,11 +117,8 @@ def window_first_frames(starts_s: np.ndarray, params: FeatureParams) -> np.ndarr
     ConfigError
         If a start time does not fall on a frame centre.
     """
-    position = np.asarray(starts_s, dtype=np.float64) / params.frame_period_s
-    index = np.round(position).astype(np.int64)
-    if not np.allclose(position, index, atol=1e-6):
-        raise ConfigError("window start times must be multiples of hop_length / sample_rate")
-    return index
+    return grid_indices(starts_s, params.frame_period_s,
+                        "window start times must be multiples of hop_length / sample_rate")
 
 
 def frame_windows(matrix: np.ndarray, starts_s: np.ndarray, frames_per_window: int,
@@ -223,10 +235,8 @@ def segment_sequences(segments: np.ndarray, target_times_s: np.ndarray,
     keep : np.ndarray of bool, shape (n_targets,)
         False where the context would start before 0 s or end after the last segment.
     """
-    position = np.asarray(target_times_s, dtype=np.float64) / params.segment_s
-    last = np.round(position).astype(np.int64)
-    if not np.allclose(position, last, atol=1e-6):
-        raise ConfigError("target times must be multiples of segment_s")
+    last = grid_indices(target_times_s, params.segment_s,
+                        "target times must be multiples of segment_s")
     context = params.context_segments
     keep = (last - context + 1 >= 0) & (last < len(segments))
     if len(segments) < context:
