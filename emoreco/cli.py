@@ -28,6 +28,14 @@ DEFAULT_README_FILES = Path("readme_files")
 EXIT_USER_ERROR = 2
 
 
+def job_count(text: str) -> int:
+    """argparse type for ``--jobs``: a non-zero int (negative counts back from all cores)."""
+    value = int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must not be 0 (1 = no parallelism, -1 = all cores)")
+    return value
+
+
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data")
     group.add_argument("--deam-dir", type=Path,
@@ -40,8 +48,8 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cache-dir", type=Path, default=DEFAULT_DATA,
                        help="feature cache root: <cache-dir>/DEAM_mfccs/<key>/<id>.npy "
                             "(default: data)")
-    group.add_argument("--jobs", type=int, default=-1,
-                       help="parallel feature extraction processes (default: all cores)")
+    group.add_argument("--jobs", type=job_count, default=-1,
+                       help="parallel feature extraction processes (default: -1, all cores)")
     group.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -170,7 +178,8 @@ def demo_parser() -> argparse.ArgumentParser:
     parser.add_argument("--label-noise", type=float, default=0.1,
                         help="std of the annotation noise (default: 0.1)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--jobs", type=int, default=-1)
+    parser.add_argument("--jobs", type=job_count, default=-1,
+                        help="parallel processes (default: -1, all cores)")
     parser.add_argument("--force", action="store_true", help="rewrite an existing corpus")
     parser.add_argument("--quiet", action="store_true")
     return parser
@@ -181,6 +190,9 @@ def _demo_main(args: argparse.Namespace) -> int:
 
     if args.clips < 0 or args.full_songs < 0 or args.clips + args.full_songs < 2:
         raise ConfigError("the demo corpus needs at least 2 songs")
+    if args.clips > 1999 or args.full_songs > 58 or not 0 <= args.test_songs <= 100:
+        raise ConfigError("DEAM's ids allow at most 1999 clips (2-2000) and 58 full songs "
+                          "(2001-2058); --test-songs must be between 0 and 100")
     if not 0 <= args.label_noise < 1:
         raise ConfigError("--label-noise must be in [0, 1)")
     if (args.out / "demo_truth.json").is_file() and not args.force:

@@ -171,6 +171,8 @@ def test_extract_command_fills_the_cache(tiny_deam, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--clips", "1", "--full-songs", "0"], "at least 2 songs"),
     (["--label-noise", "1.5"], "--label-noise must be in"),
+    (["--clips", "2500"], "at most 1999 clips"),
+    (["--test-songs", "-1"], "--test-songs must be between 0 and 100"),
 ])
 def test_demo_command_validates_its_options(tmp_path, capsys, args, message):
     assert main_module(["demo", "--out", str(tmp_path), *args]) == 2
@@ -223,3 +225,10 @@ def test_an_unwritable_output_folder_is_a_one_line_error(trained_models, tiny_de
     assert _predict(trained_models / "models", [song], blocker / "out") == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "not_a_folder" in err and "Traceback" not in err
+
+
+def test_zero_jobs_is_refused_by_the_option_parser(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main_arousal(["--deam-dir", "x", "--jobs", "0"])
+    assert exit_info.value.code == 2
+    assert "--jobs: must not be 0" in capsys.readouterr().err
