@@ -61,10 +61,7 @@ def _run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPar
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ chatter off
     try:
         return main(args)
-    except EmorecoError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    except OSError as exc:  # unwritable folder, full disk, ...: the message names the path
+    except (EmorecoError, OSError) as exc:  # OSError: unwritable folder, full disk (names the path)
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 OFFICIAL_AUDIO = Path("MEMD_audio")
 OFFICIAL_DYNAMIC = Path("annotations", "annotations averaged per song",
                         "dynamic (per second annotations)")
+OFFICIAL_STATIC = Path("annotations", "annotations averaged per song", "song_level")
 TARGETS = ("arousal", "valence")
 
 

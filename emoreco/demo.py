@@ -26,6 +26,7 @@ import numpy as np
 
 from emoreco.annotations import AnnotationSeries, write_dynamic_annotations
 from emoreco.atomic import atomic_path
+from emoreco.dataset import OFFICIAL_AUDIO, OFFICIAL_DYNAMIC, OFFICIAL_STATIC
 
 RENDER_RATE = 44100
 CURVE_LIMIT = 0.8
@@ -184,9 +185,6 @@ def _write_static(folder: Path, songs: list[DemoSong]) -> None:
         (folder / name).write_text("\n".join(rows) + "\n")
 
 
-DYNAMIC_SUBDIR = Path("annotations", "annotations averaged per song",
-                      "dynamic (per second annotations)")
-STATIC_SUBDIR = Path("annotations", "annotations averaged per song", "song_level")
 TEST_SONG_FORMATS = ((".mp3", 44100, 1), (".wav", 22050, 2), (".flac", 48000, 1),
                      (".ogg", 32000, 2))
 
@@ -220,7 +218,7 @@ def generate_demo_corpus(out_dir: str | Path, n_clips: int = 80, n_full_songs: i
     if n_clips + n_full_songs < 1:
         raise ValueError("the demo corpus needs at least one song")
     out_dir = Path(out_dir)
-    audio_dir = out_dir / "MEMD_audio"
+    audio_dir = out_dir / OFFICIAL_AUDIO
     audio_dir.mkdir(parents=True, exist_ok=True)
     songs = plan_songs(n_clips, n_full_songs, seed)
     jobs = [delayed(_render_to)(song, audio_dir / f"{song.song_id}.mp3") for song in songs]
@@ -241,8 +239,8 @@ def generate_demo_corpus(out_dir: str | Path, n_clips: int = 80, n_full_songs: i
     rng = np.random.default_rng(seed + 2)
     for name in ("arousal", "valence"):
         series = {s.song_id: annotate(s, getattr(s, name), label_noise_std, rng) for s in songs}
-        write_dynamic_annotations(out_dir / DYNAMIC_SUBDIR / f"{name}.csv", series)
-    _write_static(out_dir / STATIC_SUBDIR, songs)
+        write_dynamic_annotations(out_dir / OFFICIAL_DYNAMIC / f"{name}.csv", series)
+    _write_static(out_dir / OFFICIAL_STATIC, songs)
     truth = {
         "label_noise_std": label_noise_std,
         "arousal_rmse_floor": label_noise_std / math.sqrt(3),

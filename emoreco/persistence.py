@@ -103,7 +103,8 @@ def load_model(models_dir: str | Path, name: str) -> tuple[Any, dict[str, Any]]:
         meta = json.loads(files.meta.read_text())
         architecture = json.loads(files.architecture.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelError(f"{files.meta.parent}: model '{name}' has unreadable JSON ({exc})") from exc
+        raise ModelError(
+            f"{files.meta.parent}: model '{name}' has unreadable JSON ({exc})") from exc
     digests = meta.get("sha256", {})
     for label, path in (("architecture", files.architecture), ("weights", files.weights)):
         if digests.get(label) != sha256_of(path):

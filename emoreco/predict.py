@@ -19,7 +19,7 @@ from emoreco.audio import AUDIO_SUFFIXES, load_audio
 from emoreco.config import FeatureParams
 from emoreco.dataset import arousal_windows, valence_sequences
 from emoreco.errors import ConfigError, DataLayoutError, EmorecoError, ModelError
-from emoreco.features import compute_song_features
+from emoreco.features import compute_song_features, grid_indices
 from emoreco.persistence import ModelFiles, load_model
 from emoreco.report import quadrant
 from emoreco.training import Scaler
@@ -62,7 +62,6 @@ class LoadedModel:
     model: Any
     params: FeatureParams
     scaler: Scaler
-    name: str
 
     def __call__(self, inputs: np.ndarray) -> np.ndarray:
         """Predictions for a batch, shape (n,), clipped to [-1, 1]."""
@@ -87,7 +86,7 @@ def _load(models_dir: Path, name: str, target: str) -> LoadedModel:
     if list(model.input_shape[1:]) != expected:
         raise ModelError(f"{models_dir}/{name}: model input {list(model.input_shape[1:])} does "
                          f"not match its feature parameters {expected}")
-    return LoadedModel(model, params, scaler, name)
+    return LoadedModel(model, params, scaler)
 
 
 class Predictor:
@@ -111,8 +110,8 @@ class Predictor:
         context_s = (self.valence.params.context_segments - 1) * params.segment_s
         if start_s < context_s:
             raise ConfigError(f"--start must be at least {context_s:g} s (the valence context)")
-        if not np.isclose(start_s / params.hop_s, round(start_s / params.hop_s)):
-            raise ConfigError(f"--start must be a multiple of {params.hop_s:g} s")
+        grid_indices(np.array([start_s]), params.hop_s,
+                     f"--start must be a multiple of {params.hop_s:g} s")
         path = Path(path)
         samples = load_audio(path, params.sample_rate,
                              min_duration_s=start_s + params.window_s)

@@ -180,12 +180,11 @@ def _song_timeline(curve: Any) -> Any:
 
 
 def write_html_report(curves: list[Any], path: str | Path, failures: dict[str, str],
-                      plane_png: bytes | None = None) -> None:
+                      plane_png: bytes) -> None:
     """A single self-contained HTML file: pictures inlined as data URIs, no network.
 
-    ``plane_png`` reuses an already rendered valence-arousal plane.
+    ``plane_png`` is the valence-arousal plane already rendered for its PNG file.
     """
-    plane_uri = _data_uri(plane_png) if plane_png else _png_data_uri(_plane_figure(curves))
     rows = "".join(
         "<tr><td>{song}</td><td>{start_s:.1f}-{end_s:.1f}</td><td>{arousal_mean:+.3f} "
         "&plusmn; {arousal_std:.3f}</td><td>{valence_mean:+.3f} &plusmn; {valence_std:.3f}"
@@ -211,7 +210,7 @@ th {{ background: #f0f0f0; }} img {{ max-width: 100%; }} .failed {{ color: #a00;
 <th>valence mean &plusmn; std</th><th>quadrant</th></tr>{rows}</table>
 {'<h2 class="failed">Failed</h2><ul class="failed">' + failed + '</ul>' if failed else ''}
 <h2>Song means</h2><img alt="bar chart of song means" src="{_png_data_uri(_means_figure(curves))}">
-<h2>Valence-arousal plane</h2><img alt="valence-arousal plane" src="{plane_uri}">
+<h2>Valence-arousal plane</h2><img alt="valence-arousal plane" src="{_data_uri(plane_png)}">
 <h2>Timelines</h2>{timelines}
 </body></html>
 """
@@ -226,4 +225,4 @@ def write_report(curves: list[Any], paths: dict[str, Path], failures: dict[str, 
     _save(_tracks_figure(curves, "valence"), paths["valence"])
     plane = _png_bytes(_plane_figure(curves))
     _write_bytes(plane, paths["plane"])
-    write_html_report(curves, paths["html"], failures, plane_png=plane)
+    write_html_report(curves, paths["html"], failures, plane)

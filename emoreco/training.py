@@ -66,6 +66,7 @@ class FitResult:
     scaler: Scaler
     history: dict[str, list[float]]
     seconds: float
+    transposed: bool  # whether training chroma was randomly transposed
 
 
 def library_versions() -> dict[str, str]:
@@ -122,16 +123,17 @@ def fit_model(target: str, train: WindowSet, validation: WindowSet, train_params
     tf.config.experimental.enable_op_determinism()
     scaler = Scaler.fit(target, train.inputs)
     model = build_model(target, train.inputs.shape[1:], train_params.learning_rate)
+    transpose = augment and target == "valence"
     stopper = keras.callbacks.EarlyStopping(monitor="val_loss", patience=train_params.patience,
                                             restore_best_weights=True)
     started = time.perf_counter()
     history = model.fit(
         _training_data(scaler.apply(train.inputs), train.targets, train_params.batch_size,
-                       train_params.seed, augment and target == "valence"),
+                       train_params.seed, transpose),
         validation_data=(scaler.apply(validation.inputs), validation.targets),
         epochs=train_params.epochs, callbacks=[stopper], shuffle=False, verbose=verbose)
     losses = {k: [float(v) for v in values] for k, values in history.history.items()}
-    return FitResult(model, scaler, losses, time.perf_counter() - started)
+    return FitResult(model, scaler, losses, time.perf_counter() - started, transpose)
 
 
 def predict_windows(model: Any, scaler: Scaler, inputs: np.ndarray,
@@ -214,7 +216,7 @@ def train_and_evaluate(target: str, windows: WindowSet, feature_params: FeatureP
         "created_unix": int(time.time()),
         "input_shape": list(windows.inputs.shape[1:]),
         "feature_params": feature_params.to_dict(),
-        "train_params": vars(train_params) | {"transpose_augment": augment and target == "valence"},
+        "train_params": vars(train_params) | {"transpose_augment": result.transposed},
         "scaler": result.scaler.to_dict(),
         "song_ids": ids,
         "history": result.history,

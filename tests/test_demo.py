@@ -5,8 +5,8 @@ import numpy as np
 import soundfile
 
 from emoreco.annotations import load_dynamic_annotations, load_static_annotations
-from emoreco.dataset import locate_deam
-from emoreco.demo import STATIC_SUBDIR, curve_at, plan_songs, synthesize
+from emoreco.dataset import OFFICIAL_STATIC, locate_deam
+from emoreco.demo import curve_at, plan_songs, synthesize
 
 
 def test_demo_corpus_is_written_in_deams_exact_format(tiny_deam):
@@ -19,7 +19,7 @@ def test_demo_corpus_is_written_in_deams_exact_format(tiny_deam):
     series = load_dynamic_annotations(csv)
     assert sorted(len(s.values) for s in series.values()) == [60] * 6 + [120] * 2
     assert sorted(series)[-2:] == [2001, 2002]
-    static = load_static_annotations(tiny_deam / STATIC_SUBDIR /
+    static = load_static_annotations(tiny_deam / OFFICIAL_STATIC /
                                      "static_annotations_averaged_songs_2000_2058.csv")
     assert list(static.index) == [2001, 2002] and "valence_max_mean" in static.columns
     info = soundfile.info(sorted((tiny_deam / "MEMD_audio").glob("*.mp3"))[0])
