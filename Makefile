@@ -1,26 +1,28 @@
 # Two set-up commands on a fresh machine (see README):
 #   make demo   - demo corpus -> features -> arousal CNN -> valence LSTM -> predictions
 #   make test   - the test suite
-# Both create .venv and install the pinned requirements on first use.
+# Both create .venv, install the pinned requirements and the package (editable) on first use.
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 DEMO   := data/demo_deam
+README_FILES := readme_files
 
 .PHONY: demo test bench clean-demo
 
-$(STAMP): requirements.txt requirements-dev.txt
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m emoreco demo --out $(DEMO) --test-songs-dir data/test_songs
-	$(PY) MAIN_arousal.py --deam-dir $(DEMO)
-	$(PY) MAIN_valence.py --deam-dir $(DEMO)
-	$(PY) MAIN.py data/test_songs --overwrite
+	$(PY) MAIN_arousal.py --deam-dir $(DEMO) --plots-dir $(README_FILES) --overwrite
+	$(PY) MAIN_valence.py --deam-dir $(DEMO) --plots-dir $(README_FILES) --overwrite
+	$(PY) MAIN.py data/test_songs --out-dir $(README_FILES) --overwrite
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -1,14 +1,11 @@
-"""Helpers shared by the benchmark scripts (run them from the repository root)."""
+"""Helpers shared by the benchmark scripts (``make bench``; the package must be installed)."""
 
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def median_seconds(action: Callable[[], object], repeats: int, warmup: int = 1) -> float:

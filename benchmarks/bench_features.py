@@ -29,8 +29,10 @@ def main() -> None:
 
     from emoreco.audio import load_audio
     from emoreco.config import FeatureParams
-    from emoreco.dataset import FeatureCache, arousal_windows, extract_corpus, valence_sequences
+    from emoreco.extraction import extract_corpus
+    from emoreco.feature_cache import FeatureCache
     from emoreco.features import compute_song_features
+    from emoreco.targets import TARGETS
 
     params = FeatureParams()
     with tempfile.TemporaryDirectory() as folder:
@@ -39,8 +41,9 @@ def main() -> None:
         def one_song() -> None:
             samples = load_audio(song, params.sample_rate, params.min_duration_s)
             features = compute_song_features(samples, params)
-            _, starts = arousal_windows(features, params.start_s, features.duration_s, params)
-            valence_sequences(features, starts, params)
+            for spec in TARGETS.values():
+                times = spec.output_times(features.duration_s, params, params.start_s)
+                spec.build_inputs(features, times, params)
 
         seconds = median_seconds(one_song, repeats=15, warmup=2)
         decode = median_seconds(lambda: load_audio(song, params.sample_rate), repeats=15)

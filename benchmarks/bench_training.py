@@ -14,8 +14,6 @@ import time
 
 import numpy as np
 
-import _common  # noqa: F401  (puts the repository on sys.path)
-
 EPOCH_TARGET_S = 60.0
 
 
@@ -28,19 +26,20 @@ def main() -> None:
     import keras
 
     from emoreco.config import FeatureParams, TrainParams
-    from emoreco.training import Scaler, _training_data, build_model
+    from emoreco.scaler import Scaler
+    from emoreco.targets import TARGETS
+    from emoreco.training import _training_data
 
     params, train_params = FeatureParams(), TrainParams()
     rng = np.random.default_rng(0)
-    shapes = {"arousal": (params.n_mfcc, params.frames_per_window),
-              "valence": (params.context_segments, 12)}
-    for target, shape in shapes.items():
+    for target, spec in TARGETS.items():
+        shape = spec.input_shape(params)
         inputs = rng.normal(size=(args.windows, *shape)).astype(np.float32)
         targets = rng.uniform(-1, 1, args.windows).astype(np.float32)
         keras.utils.set_random_seed(0)
-        model = build_model(target, shape, train_params.learning_rate)
-        data = _training_data(Scaler.fit(target, inputs).apply(inputs), targets,
-                              train_params.batch_size, 0, augment=target == "valence")
+        model = spec.build_model(shape, train_params.learning_rate)
+        data = _training_data(Scaler.fit(inputs, spec.scaler_axes).apply(inputs), targets,
+                              train_params.batch_size, 0, augment=spec.augment)
         epoch_times: list[float] = []
 
         class Timer(keras.callbacks.Callback):

@@ -1,8 +1,8 @@
-"""All parameters in one place.
+"""All parameters in one place: frozen, validated dataclasses.
 
 Base values come from the original design; derived values (frame counts) are computed
-from them and checked for consistency. Every field is overridable from the command line
-(:func:`add_dataclass_arguments`) and recorded beside saved models and feature caches.
+from them and checked for consistency. Every field is a command-line option
+(:func:`add_dataclass_arguments`) and is recorded beside saved models and feature caches.
 """
 
 from __future__ import annotations
@@ -19,6 +19,11 @@ from emoreco.errors import ConfigError
 
 T = TypeVar("T")
 
+# Metadata of FeatureParams fields that only choose which windows are cut out of the
+# song-level features. Every other field changes the cached features and so enters
+# FeatureParams.cache_key(): a new field is part of the key unless marked like this.
+WINDOWING = {"windowing": True}
+
 
 def _exact_ratio(numerator: float, denominator: float, what: str) -> int:
     """Return ``numerator / denominator`` as an int, or raise if it is not whole."""
@@ -34,7 +39,7 @@ def _exact_ratio(numerator: float, denominator: float, what: str) -> int:
 
 @dataclass(frozen=True)
 class FeatureParams:
-    """Audio feature and alignment parameters.
+    """Audio feature and windowing parameters.
 
     Notes
     -----
@@ -51,13 +56,16 @@ class FeatureParams:
     to separate semitones above ~100 Hz) on the same hop, so both matrices share one frame
     grid. ``chroma_tuning`` is the tuning offset in fractions of a semitone (0 = A440);
     estimating it per song costs about 100 ms, more than all other features together.
+
+    ``hop_s`` is the step of every output curve; it must equal ``segment_s`` so that
+    arousal windows and valence segments share one time axis.
     """
 
     sample_rate: int = 12000
-    start_s: float = 15.0
-    window_s: float = 1.5
-    hop_s: float = 0.5
-    annotation_step_s: float = 0.5
+    start_s: float = field(default=15.0, metadata=WINDOWING)
+    window_s: float = field(default=1.5, metadata=WINDOWING)
+    hop_s: float = field(default=0.5, metadata=WINDOWING)
+    annotation_step_s: float = field(default=0.5, metadata=WINDOWING)
     n_fft: int = 512
     win_length: int = 256
     hop_length: int = 250
@@ -65,24 +73,20 @@ class FeatureParams:
     n_mfcc: int = 40
     chroma_n_fft: int = 2048
     chroma_tuning: float = 0.0
-    segment_s: float = 0.5
-    context_segments: int = 6
+    segment_s: float = field(default=0.5, metadata=WINDOWING)
+    context_segments: int = field(default=6, metadata=WINDOWING)
 
     def __post_init__(self) -> None:
         self.validate()
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` on inconsistent values."""
-        positive = {
-            "sample_rate": self.sample_rate, "window_s": self.window_s, "hop_s": self.hop_s,
-            "annotation_step_s": self.annotation_step_s, "n_fft": self.n_fft,
-            "win_length": self.win_length, "hop_length": self.hop_length,
-            "n_mels": self.n_mels, "n_mfcc": self.n_mfcc, "chroma_n_fft": self.chroma_n_fft,
-            "segment_s": self.segment_s, "context_segments": self.context_segments,
-        }
-        for name, value in positive.items():
-            if value <= 0:
-                raise ConfigError(f"{name} must be positive, got {value}")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if not math.isfinite(value):
+                raise ConfigError(f"{f.name} must be a finite number, got {value}")
+            if f.name not in ("start_s", "chroma_tuning") and value <= 0:
+                raise ConfigError(f"{f.name} must be positive, got {value}")
         if self.start_s < 0:
             raise ConfigError(f"start_s must be >= 0, got {self.start_s}")
         if self.n_mfcc > self.n_mels:
@@ -94,9 +98,16 @@ class FeatureParams:
             raise ConfigError(f"win_length={self.win_length} exceeds n_fft={self.n_fft}")
         if self.window_s < self.annotation_step_s:
             raise ConfigError("window_s must cover at least one annotation step")
+        if not math.isclose(self.hop_s, self.segment_s):
+            raise ConfigError(
+                f"hop_s ({self.hop_s:g}) must equal segment_s ({self.segment_s:g}): arousal "
+                "and valence share one output time axis")
         # derived values raise when they are not whole numbers of frames
         _ = (self.frames_per_window, self.frames_per_hop, self.frames_per_segment)
-        _exact_ratio(self.start_s, self.segment_s, "start_s / segment_s")
+        steps = self.start_s / self.hop_s
+        if not math.isclose(steps, round(steps), rel_tol=0, abs_tol=1e-9):
+            raise ConfigError(f"start_s ({self.start_s:g}) must be a multiple of hop_s "
+                              f"({self.hop_s:g})")
 
     @property
     def frame_period_s(self) -> float:
@@ -119,15 +130,24 @@ class FeatureParams:
         return _exact_ratio(self.segment_s * self.sample_rate, self.hop_length, "segment_s")
 
     @property
+    def context_s(self) -> float:
+        """Audio a valence input needs before its own segment (2.5 s by default)."""
+        return (self.context_segments - 1) * self.segment_s
+
+    @property
     def min_duration_s(self) -> float:
-        """Shortest usable audio: the start offset plus one window."""
+        """Shortest usable audio for training: the start offset plus one window."""
         return self.start_s + max(self.window_s, self.segment_s)
 
     def cache_key(self) -> str:
-        """Short hash of every field that changes the cached song-level features."""
-        audio_fields = ("sample_rate", "n_fft", "win_length", "hop_length", "n_mels",
-                        "n_mfcc", "chroma_n_fft", "chroma_tuning")
-        blob = json.dumps({name: getattr(self, name) for name in audio_fields}, sort_keys=True)
+        """Short hash of every field that changes the song-level features.
+
+        Derived from the dataclass fields: all of them except those marked
+        :data:`WINDOWING`, so a new feature field can never reuse stale cached features.
+        """
+        record = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                  if not f.metadata.get("windowing")}
+        blob = json.dumps(record, sort_keys=True)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 
     def to_dict(self) -> dict[str, Any]:
@@ -148,9 +168,12 @@ class FeatureParams:
         return cls(**{k: v for k, v in record.items() if k in names})
 
 
+PROTOCOLS = ("split", "kfold", "mediaeval")
+
+
 @dataclass(frozen=True)
 class TrainParams:
-    """Training and evaluation options shared by both models."""
+    """Training and evaluation options shared by every target."""
 
     epochs: int = 100
     batch_size: int = 256
@@ -159,13 +182,16 @@ class TrainParams:
     seed: int = 2017
     test_fraction: float = 0.2
     val_fraction: float = 0.15
-    protocol: str = field(default="split", metadata={"choices": ("split", "kfold", "mediaeval")})
+    protocol: str = field(default="split", metadata={"choices": PROTOCOLS})
     n_folds: int = 5
+    augment: bool = field(default=True, metadata={
+        "help": "apply the target's training augmentation (valence: random transposition "
+                "of whole chroma sequences; arousal has none)"})
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 1 or self.patience < 0:
             raise ConfigError("epochs and batch_size must be >= 1, patience >= 0")
-        if not self.learning_rate > 0:
+        if not self.learning_rate > 0 or not math.isfinite(self.learning_rate):
             raise ConfigError(f"learning_rate must be positive, got {self.learning_rate}")
         for name in ("test_fraction", "val_fraction"):
             value = getattr(self, name)
@@ -173,19 +199,37 @@ class TrainParams:
                 raise ConfigError(f"{name} must lie strictly between 0 and 1, got {value}")
         if self.test_fraction + self.val_fraction >= 1.0:
             raise ConfigError("test_fraction + val_fraction must leave songs for training")
-        if self.protocol not in ("split", "kfold", "mediaeval"):
+        if self.protocol not in PROTOCOLS:
             raise ConfigError(f"unknown protocol {self.protocol!r}")
         if self.n_folds < 2:
             raise ConfigError(f"n_folds must be >= 2, got {self.n_folds}")
 
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> "TrainParams":
+        """Inverse of :meth:`to_dict`; unknown keys are ignored."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in record.items() if k in names})
+
 
 def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, title: str) -> None:
-    """Add one ``--field-name`` option per dataclass field, defaulting to the field default."""
+    """Add one ``--field-name`` option per dataclass field, defaulting to the field default.
+
+    Boolean fields become ``--name`` / ``--no-name`` flags.
+    """
     group = parser.add_argument_group(title)
     for f in dataclasses.fields(cls):
         option = "--" + f.name.replace("_", "-")
-        kwargs: dict[str, Any] = {"type": type(f.default), "default": f.default,
-                                  "dest": f.name, "help": f"(default: {f.default})"}
+        help_text = f.metadata.get("help", "")
+        kwargs: dict[str, Any] = {"default": f.default, "dest": f.name,
+                                  "help": f"{help_text} (default: {f.default})".strip()}
+        if isinstance(f.default, bool):
+            kwargs["action"] = argparse.BooleanOptionalAction
+        else:
+            kwargs["type"] = type(f.default)
         if "choices" in f.metadata:
             kwargs["choices"] = f.metadata["choices"]
         group.add_argument(option, **kwargs)

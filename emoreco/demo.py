@@ -26,7 +26,7 @@ import numpy as np
 
 from emoreco.annotations import AnnotationSeries, write_dynamic_annotations
 from emoreco.atomic import atomic_path
-from emoreco.dataset import OFFICIAL_AUDIO, OFFICIAL_DYNAMIC, OFFICIAL_STATIC
+from emoreco.deam_layout import OFFICIAL_AUDIO, OFFICIAL_DYNAMIC, OFFICIAL_STATIC
 
 RENDER_RATE = 44100
 CURVE_LIMIT = 0.8
@@ -157,9 +157,9 @@ def _write_audio(path: Path, samples: np.ndarray, rate: int) -> None:
 def _render_to(song: DemoSong, path: Path, rate: int = RENDER_RATE, channels: int = 1) -> None:
     samples = synthesize(song)
     if rate != RENDER_RATE:
-        import librosa
+        import soxr
 
-        samples = librosa.resample(samples, orig_sr=RENDER_RATE, target_sr=rate)
+        samples = soxr.resample(samples, RENDER_RATE, rate, quality="HQ")
     if channels == 2:
         samples = np.stack([samples, 0.8 * samples], axis=1)
     _write_audio(path, samples, rate)

@@ -139,12 +139,13 @@ def frame_windows(matrix: np.ndarray, starts_s: np.ndarray, frames_per_window: i
 
     Raises
     ------
-    ConfigError
-        If a window runs outside the matrix.
+    ValueError
+        If a window runs outside the matrix (a caller's bug: times come from
+        :func:`emoreco.windows.output_times`).
     """
     first = window_first_frames(starts_s, params)
     if len(first) and (first.min() < 0 or first.max() + frames_per_window > matrix.shape[1]):
-        raise ConfigError(
+        raise ValueError(
             f"window beyond the audio: frames {first.min()}..{first.max() + frames_per_window}"
             f" requested from {matrix.shape[1]}")
     views = np.lib.stride_tricks.sliding_window_view(matrix, frames_per_window, axis=1)

@@ -1,24 +1,33 @@
-"""Keras architectures. TensorFlow/Keras are imported inside the functions only."""
+"""Keras architectures and the Keras model call. Keras/TensorFlow are imported lazily.
+
+Each builder takes the input shape (rows, columns) and the learning rate, and returns a
+compiled model with output shape (batch, 1); :mod:`emoreco.targets` says which target
+uses which builder.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
+
+import numpy as np
 
 # Keras' default (0.99) lets the running statistics lag far behind the weights when an
 # epoch has few steps (small corpora): validation loss then rises from epoch 1.
 BATCHNORM_MOMENTUM = 0.9
 
 
-def build_arousal_cnn(n_mfcc: int, n_frames: int, learning_rate: float) -> Any:
+def build_arousal_cnn(input_shape: tuple[int, int], learning_rate: float) -> Any:
     """2-D CNN over one MFCC window (coefficients x frames) -> arousal.
 
     Input shape (batch, n_mfcc, n_frames); output shape (batch, 1). Frames are first
     averaged in pairs (41.7 ms resolution is plenty for arousal), which halves the cost:
-    an epoch over 100,000 windows takes about 40 s on 2 CPU cores (benchmarks/).
+    see ``benchmarks/bench_training.py`` for the epoch time.
     """
     import keras
     from keras import layers
 
+    n_mfcc, n_frames = input_shape
     inputs = keras.Input(shape=(n_mfcc, n_frames), name="mfcc_window")
     x = layers.Reshape((n_mfcc, n_frames, 1))(inputs)
     x = layers.AveragePooling2D((1, 2))(x)
@@ -36,7 +45,7 @@ def build_arousal_cnn(n_mfcc: int, n_frames: int, learning_rate: float) -> Any:
     return model
 
 
-def build_valence_lstm(context_segments: int, n_chroma: int, learning_rate: float) -> Any:
+def build_valence_lstm(input_shape: tuple[int, int], learning_rate: float) -> Any:
     """LSTM over a sequence of 0.5 s chroma vectors -> valence of the last segment.
 
     Input shape (batch, context_segments, 12); output shape (batch, 1). Key invariance
@@ -46,6 +55,7 @@ def build_valence_lstm(context_segments: int, n_chroma: int, learning_rate: floa
     import keras
     from keras import layers
 
+    context_segments, n_chroma = input_shape
     inputs = keras.Input(shape=(context_segments, n_chroma), name="chroma_sequence")
     x = layers.LSTM(64)(inputs)
     x = layers.Dense(32, activation="relu")(x)
@@ -82,3 +92,14 @@ def model_summary(model: Any) -> str:
     lines: list[str] = []
     model.summary(print_fn=lambda line, **_: lines.append(line))
     return "\n".join(lines)
+
+
+def keras_call(model: Any, batch_size: int = 1024) -> Callable[[np.ndarray], np.ndarray]:
+    """A function that runs ``model`` in inference mode on a batch, shape (n, ...) -> (n,)."""
+
+    def call(inputs: np.ndarray) -> np.ndarray:
+        parts = [np.asarray(model(inputs[i:i + batch_size], training=False)).reshape(-1)
+                 for i in range(0, len(inputs), batch_size)]
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+    return call

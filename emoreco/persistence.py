@@ -8,6 +8,7 @@ saving never leaves a half-written file where a good one was.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 
 from emoreco.atomic import atomic_path
 from emoreco.errors import ModelError
+from emoreco.model_meta import ModelMeta
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,11 @@ class ModelFiles:
     weights: Path
     meta: Path
     metrics: Path
+
+    def existing(self) -> list[Path]:
+        """The files of this model that exist."""
+        return [p for p in (self.architecture, self.weights, self.meta, self.metrics)
+                if p.exists()]
 
     @classmethod
     def at(cls, models_dir: str | Path, name: str) -> "ModelFiles":
@@ -50,9 +57,9 @@ def write_json(path: Path, record: dict[str, Any]) -> None:
         tmp.write_text(json.dumps(record, indent=2, default=float) + "\n")
 
 
-def save_model(model: Any, meta: dict[str, Any], models_dir: str | Path, name: str) -> ModelFiles:
+def save_model(model: Any, meta: ModelMeta, models_dir: str | Path) -> ModelFiles:
     """Save architecture, weights and metadata (with digests of the first two)."""
-    files = ModelFiles.at(models_dir, name)
+    files = ModelFiles.at(models_dir, meta.name)
     files.architecture.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(files.architecture) as tmp:
         tmp.write_text(model.to_json())
@@ -60,8 +67,8 @@ def save_model(model: Any, meta: dict[str, Any], models_dir: str | Path, name: s
     with atomic_path(files.weights) as tmp:
         model.save_weights(tmp)
         weights_digest = sha256_of(tmp)
-    record = dict(meta, sha256={"architecture": architecture_digest, "weights": weights_digest})
-    write_json(files.meta, record)
+    digests = {"architecture": architecture_digest, "weights": weights_digest}
+    write_json(files.meta, dataclasses.replace(meta, sha256=digests).to_dict())
     return files
 
 
@@ -80,14 +87,13 @@ def _check_config_is_plain_keras(node: Any, source: Path) -> None:
             _check_config_is_plain_keras(value, source)
 
 
-def load_model(models_dir: str | Path, name: str) -> tuple[Any, dict[str, Any]]:
+def load_model(models_dir: str | Path, name: str) -> tuple[Any, ModelMeta]:
     """Load a model saved by :func:`save_model`, safely.
 
     Returns
     -------
     model : keras.Model
-    meta : dict
-        The metadata record (feature parameters, scaler, song ids, metrics, ...).
+    meta : ModelMeta
 
     Raises
     ------
@@ -105,6 +111,8 @@ def load_model(models_dir: str | Path, name: str) -> tuple[Any, dict[str, Any]]:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelError(
             f"{files.meta.parent}: model '{name}' has unreadable JSON ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise ModelError(f"{files.meta}: not a metadata record")
     digests = meta.get("sha256", {})
     for label, path in (("architecture", files.architecture), ("weights", files.weights)):
         if digests.get(label) != sha256_of(path):
@@ -120,4 +128,4 @@ def load_model(models_dir: str | Path, name: str) -> tuple[Any, dict[str, Any]]:
     except (ValueError, TypeError, KeyError, OSError) as exc:
         raise ModelError(f"{files.architecture.parent}: model '{name}' cannot be built "
                          f"from its files ({exc})") from exc
-    return model, meta
+    return model, ModelMeta.from_dict(meta, files.meta)

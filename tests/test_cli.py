@@ -29,13 +29,16 @@ def test_help_works_without_importing_tensorflow(script):
 
 
 def test_user_mistakes_give_one_line_and_exit_2_without_traceback(tmp_path):
-    result = _script("MAIN_arousal.py", "--deam-dir", str(tmp_path / "missing"))
+    result = _script("MAIN_arousal.py", "--deam-dir", str(tmp_path / "missing"),
+                     "--models-dir", str(tmp_path / "models"))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"error: {tmp_path / 'missing'}: DEAM folder not found"]
     result = _script("MAIN_valence.py", "--deam-dir", str(tmp_path), "--n-mfcc", "100")
     assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "n_mfcc=100 is larger than n_mels=96" in result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith(
+        "n_mfcc=100 is larger than n_mels=96: an MFCC is a DCT of the mel bands, so at most "
+        "n_mels coefficients exist")
 
 
 def test_wrong_csv_header_is_a_clear_error(tiny_deam, tmp_path, capsys):
@@ -147,8 +150,14 @@ def test_short_songs_and_bad_spans_get_clear_messages(trained_models, tmp_path, 
     soundfile.write(short, sine_clip(12.0, 16000), 16000)
     assert _predict(trained_models / "models", [short], tmp_path / "o") == 1
     assert "at least 16.50 s is needed" in capsys.readouterr().err
-    assert _predict(trained_models / "models", [short], tmp_path / "o", "--start", "15.2") == 1
-    assert "--start must be a multiple of 0.5 s" in capsys.readouterr().err
+    # a --start off the grid is refused once, before any song, with exit code 2
+    shutil.copy(short, tmp_path / "copy.wav")
+    assert _predict(trained_models / "models", [short, tmp_path / "copy.wav"],
+                    tmp_path / "o", "--start", "15.2") == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "error: --start must be a multiple of 0.5 s"]
+    assert _predict(trained_models / "models", [short], tmp_path / "o", "--start", "1") == 2
+    assert "--start must be at least 2.5 s (the valence context)" in capsys.readouterr().err
     assert _predict(trained_models / "models", [tmp_path / "nothing"], tmp_path / "o") == 2
     assert "no such file or folder" in capsys.readouterr().err
 
@@ -186,7 +195,9 @@ def test_empty_folder_and_inverted_span_are_refused(trained_models, tiny_deam, t
     assert _predict(trained_models / "models", [empty], tmp_path / "o") == 2
     assert "no audio files" in capsys.readouterr().err
     song = tiny_deam / "test_songs" / "demo_song_1.mp3"
-    assert _predict(trained_models / "models", [song], tmp_path / "o", "--end", "10") == 2
+    with pytest.raises(SystemExit) as exit_info:  # refused by the parser, before any work
+        _predict(trained_models / "models", [song], tmp_path / "o", "--end", "10")
+    assert exit_info.value.code == 2
     assert "--end (10.0) must be after --start (15.0)" in capsys.readouterr().err
 
 
@@ -232,3 +243,30 @@ def test_zero_jobs_is_refused_by_the_option_parser(capsys):
         main_arousal(["--deam-dir", "x", "--jobs", "0"])
     assert exit_info.value.code == 2
     assert "--jobs: must not be 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["MAIN_valence.py", "--hop-s", "1.0"], "hop_s (1) must equal segment_s (0.5)"),
+    (["MAIN_arousal.py", "--start-s", "15.2"], "start_s (15.2) must be a multiple of hop_s"),
+    (["MAIN.py", "--end", "nan"], "argument --end: must be a finite number of seconds"),
+    (["MAIN.py", "--start", "-1"], "argument --start: must be a finite number of seconds"),
+    (["MAIN.py", "--start", "20", "--end", "18"], "--end (18.0) must be after --start (20.0)"),
+])
+def test_option_conflicts_are_refused_at_parse_time(args, message, tmp_path):
+    where = (["--deam-dir", str(tmp_path), "--models-dir", str(tmp_path / "m")]
+             if "MAIN_" in args[0] else ["--out-dir", str(tmp_path / "o")])
+    result = _script(*args, *where)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert message in result.stderr.strip().splitlines()[-1]
+    assert not any(tmp_path.iterdir())  # refused before any work
+
+
+def test_training_refuses_to_replace_a_model_without_overwrite(trained_models, tiny_deam,
+                                                               capsys):
+    models = trained_models / "models"
+    before = (models / "arousal.weights.h5").read_bytes()
+    with pytest.raises(SystemExit) as exit_info:
+        main_arousal(["--deam-dir", str(tiny_deam), "--models-dir", str(models), "--quiet"])
+    assert exit_info.value.code == 2
+    assert "model 'arousal' exists" in capsys.readouterr().err
+    assert (models / "arousal.weights.h5").read_bytes() == before

@@ -62,9 +62,38 @@ def test_every_field_is_overridable_from_the_command_line():
     parser = argparse.ArgumentParser()
     add_dataclass_arguments(parser, FeatureParams, "features")
     add_dataclass_arguments(parser, TrainParams, "training")
-    args = parser.parse_args(["--n-mfcc", "20", "--hop-s", "1.0", "--protocol", "kfold",
-                              "--learning-rate", "0.01"])
-    assert dataclass_from_args(FeatureParams, args) == FeatureParams(n_mfcc=20, hop_s=1.0)
+    args = parser.parse_args(["--n-mfcc", "20", "--hop-s", "1.0", "--segment-s", "1.0",
+                              "--protocol", "kfold", "--learning-rate", "0.01"])
+    assert dataclass_from_args(FeatureParams, args) == FeatureParams(n_mfcc=20, hop_s=1.0,
+                                                                     segment_s=1.0)
     assert dataclass_from_args(TrainParams, args).protocol == "kfold"
+    assert dataclass_from_args(TrainParams, args).augment is True
     with pytest.raises(SystemExit):
         parser.parse_args(["--protocol", "bogus"])
+
+
+def test_boolean_fields_are_flags():
+    parser = argparse.ArgumentParser()
+    add_dataclass_arguments(parser, TrainParams, "training")
+    assert dataclass_from_args(TrainParams, parser.parse_args(["--no-augment"])).augment is False
+    assert dataclass_from_args(TrainParams, parser.parse_args(["--augment"])).augment is True
+    with pytest.raises(SystemExit):  # not a string that happens to be truthy
+        parser.parse_args(["--augment", "False"])
+
+
+def test_cache_key_covers_every_field_not_marked_as_windowing():
+    import dataclasses
+
+    base = FeatureParams()
+    for f in dataclasses.fields(FeatureParams):
+        if f.metadata.get("windowing"):
+            continue
+        changed = dataclasses.replace(base, **{f.name: f.default * 2 if f.default else 0.25})
+        assert changed.cache_key() != base.cache_key(), f.name
+
+
+def test_output_step_must_equal_the_valence_segment():
+    with pytest.raises(ConfigError, match=r"hop_s \(1\) must equal segment_s \(0.5\)"):
+        FeatureParams(hop_s=1.0)
+    with pytest.raises(ConfigError, match="start_s .* must be a multiple of hop_s"):
+        FeatureParams(start_s=15.2)

@@ -8,9 +8,13 @@ import soundfile
 from conftest import sine_clip, write_dynamic_csv
 from emoreco.audio import index_audio_folder, load_audio
 from emoreco.config import FeatureParams
-from emoreco.dataset import (FeatureCache, build_window_set, extract_corpus, load_corpus,
-                             locate_deam, song_examples, song_features)
+from emoreco.corpus import load_corpus
+from emoreco.deam_layout import locate_deam
 from emoreco.errors import AudioError, DataLayoutError
+from emoreco.examples import LabelledSongs, build_window_set, song_examples
+from emoreco.extraction import extract_corpus
+from emoreco.feature_cache import FeatureCache, song_features
+from emoreco.targets import AROUSAL, TARGETS
 
 PARAMS = FeatureParams()
 
@@ -133,7 +137,8 @@ def test_window_sets_align_with_annotations(tiny_deam, tmp_path):
     for target, per_clip, per_full in (("arousal", 58, 118), ("valence", 60, 120)):
         corpus = load_corpus(locate_deam(tiny_deam), target)
         extract_corpus(corpus.audio, PARAMS, cache, n_jobs=1, progress=False)
-        windows = build_window_set(target, corpus, PARAMS, cache, progress=False)
+        windows = build_window_set(TARGETS[target], LabelledSongs(corpus, cache), PARAMS,
+                                   progress=False)
         ids, counts = np.unique(windows.song_ids, return_counts=True)
         assert counts[ids <= 2000].tolist() == [per_clip] * 6
         assert counts[ids > 2000].tolist() == [per_full] * 2
@@ -157,6 +162,6 @@ def test_annotations_ending_before_the_audio_limit_the_windows(tiny_deam, tmp_pa
     from emoreco.annotations import load_dynamic_annotations
 
     annotation = load_dynamic_annotations(csv)[5]
-    inputs, targets, times = song_examples("arousal", features, annotation, PARAMS)
+    inputs, targets, times = song_examples(AROUSAL, features, annotation, PARAMS)
     assert times.tolist() == [15.0, 15.5, 16.0, 16.5, 17.0, 17.5]  # last ends at 19.0 s
     assert inputs.shape == (6, 40, 72) and np.allclose(targets, 0.25)

@@ -5,7 +5,7 @@ import numpy as np
 import soundfile
 
 from emoreco.annotations import load_dynamic_annotations, load_static_annotations
-from emoreco.dataset import OFFICIAL_STATIC, locate_deam
+from emoreco.deam_layout import OFFICIAL_STATIC, locate_deam
 from emoreco.demo import curve_at, plan_songs, synthesize
 
 

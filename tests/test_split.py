@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from emoreco.dataset import WindowSet
+from emoreco.examples import WindowSet
 from emoreco.errors import ConfigError
 from emoreco.split import kfold_songs, mediaeval_split, split_songs
 

@@ -1,0 +1,94 @@
+"""What every command shares: error handling, data options, process-wide set-up."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from emoreco.errors import ConfigError, EmorecoError
+
+log = logging.getLogger("emoreco")
+DEFAULT_DATA = Path("data")
+DEFAULT_MODELS = Path("models")
+DEFAULT_RESULTS = Path("results")
+EXIT_USER_ERROR = 2
+
+
+def job_count(text: str) -> int:
+    """argparse type for ``--jobs``: a non-zero int (negative counts back from all cores)."""
+    value = int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must not be 0 (1 = no parallelism, -1 = all cores)")
+    return value
+
+
+def finite_seconds(text: str) -> float:
+    """argparse type for times: a finite number of seconds, >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds >= 0, got {text}")
+    return value
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """Where the corpus and the feature cache are, and how many processes extract."""
+    group = parser.add_argument_group("data")
+    group.add_argument("--deam-dir", type=Path,
+                       help="folder with the unzipped DEAM archives (MEMD_audio/, annotations/) "
+                            "or a data/ folder with annotations/arousal.csv, valence.csv")
+    group.add_argument("--audio-dir", type=Path, help="audio folder (<song_id>.mp3 ...), "
+                       "overrides the one found in --deam-dir")
+    group.add_argument("--annotations-dir", type=Path,
+                       help="folder holding arousal.csv and valence.csv")
+    group.add_argument("--cache-dir", type=Path, default=DEFAULT_DATA,
+                       help="feature cache root: <cache-dir>/DEAM_mfccs/<key>/<id>.npy "
+                            "(default: data)")
+    group.add_argument("--jobs", type=job_count, default=-1,
+                       help="parallel feature extraction processes (default: -1, all cores)")
+    group.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser,
+        argv: Sequence[str] | None,
+        validate: Callable[[argparse.Namespace], None] | None = None) -> int:
+    """Parse and validate, set up logging, and turn user errors into one line and exit 2.
+
+    ``validate`` checks option combinations (and may add parsed values to ``args``); a
+    :class:`ConfigError` it raises is reported by the parser, before any work.
+    """
+    args = parser.parse_args(argv)
+    if validate is not None:
+        try:
+            validate(args)
+        except ConfigError as exc:
+            parser.error(str(exc))
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ chatter off
+    try:
+        return main(args)
+    except (EmorecoError, OSError) as exc:  # OSError: unwritable folder, full disk (names the path)
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def make_training_deterministic(seed: int) -> None:
+    """Seed Python, numpy and Keras and turn on TensorFlow op determinism (process-wide).
+
+    With the same seed and thread count, two runs give bit-identical weights.
+    """
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()

@@ -1,0 +1,96 @@
+"""``python -m emoreco extract`` and ``python -m emoreco demo``."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from emoreco.cli.common import DEFAULT_DATA, add_data_options, job_count, log
+from emoreco.config import FeatureParams, add_dataclass_arguments, dataclass_from_args
+from emoreco.corpus import Corpus
+from emoreco.errors import ConfigError
+from emoreco.feature_cache import FeatureCache
+from emoreco.targets import TARGETS
+
+
+def extract_features(args: argparse.Namespace, target: str
+                     ) -> tuple[Corpus, FeatureParams, FeatureCache, dict[int, str]]:
+    """Locate data, fill the cache, and return (corpus, params, cache, failures)."""
+    from emoreco.corpus import load_corpus
+    from emoreco.deam_layout import locate_deam
+    from emoreco.extraction import extract_corpus
+
+    params = dataclass_from_args(FeatureParams, args)
+    paths = locate_deam(args.deam_dir, args.audio_dir, args.annotations_dir)
+    corpus = load_corpus(paths, target)
+    log.info("%s (%s)", corpus.summary(), paths.annotation_csv(target))
+    cache = FeatureCache(args.cache_dir, params)
+    failures = extract_corpus(corpus.audio, params, cache, args.jobs, progress=not args.quiet)
+    if failures:
+        log.warning("%d song(s) skipped because their audio is unusable (listed above)",
+                    len(failures))
+    return corpus, params, cache, failures
+
+
+def extract_parser() -> argparse.ArgumentParser:
+    """Options of ``python -m emoreco extract``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m emoreco extract",
+        description="Compute and cache the features of every annotated song.")
+    add_data_options(parser)
+    parser.add_argument("--target", choices=tuple(TARGETS), default="arousal",
+                        help="whose annotation file selects the songs (default: arousal)")
+    add_dataclass_arguments(parser, FeatureParams, "features")
+    return parser
+
+
+def extract_main(args: argparse.Namespace) -> int:
+    """Fill the cache; exit 1 if no song could be read."""
+    corpus, _, cache, failures = extract_features(args, args.target)
+    log.info("%d songs cached in %s and %s", len(corpus.audio) - len(failures),
+             cache.mfcc_dir, cache.chroma_dir)
+    return 1 if failures and len(failures) == len(corpus.audio) else 0
+
+
+def demo_parser() -> argparse.ArgumentParser:
+    """Options of ``python -m emoreco demo``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m emoreco demo",
+        description="Write a synthetic corpus in the official DEAM layout, with known "
+                    "emotion curves and label noise, plus unannotated songs to predict.")
+    parser.add_argument("--out", type=Path, default=DEFAULT_DATA / "demo_deam")
+    parser.add_argument("--test-songs-dir", type=Path, default=DEFAULT_DATA / "test_songs")
+    parser.add_argument("--clips", type=int, default=80, help="45-s songs (default: 80)")
+    parser.add_argument("--full-songs", type=int, default=4, help="75-s songs (default: 4)")
+    parser.add_argument("--test-songs", type=int, default=4)
+    parser.add_argument("--label-noise", type=float, default=0.1,
+                        help="std of the annotation noise (default: 0.1)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=job_count, default=-1,
+                        help="parallel processes (default: -1, all cores)")
+    parser.add_argument("--force", action="store_true", help="rewrite an existing corpus")
+    parser.add_argument("--quiet", action="store_true")
+    return parser
+
+
+def demo_main(args: argparse.Namespace) -> int:
+    """Write the demo corpus unless one is there."""
+    from emoreco.demo import generate_demo_corpus
+
+    if args.clips < 0 or args.full_songs < 0 or args.clips + args.full_songs < 2:
+        raise ConfigError("the demo corpus needs at least 2 songs")
+    if args.clips > 1999 or args.full_songs > 58 or not 0 <= args.test_songs <= 100:
+        raise ConfigError("DEAM's ids allow at most 1999 clips (2-2000) and 58 full songs "
+                          "(2001-2058); --test-songs must be between 0 and 100")
+    if not 0 <= args.label_noise < 1:
+        raise ConfigError("--label-noise must be in [0, 1)")
+    if (args.out / "demo_truth.json").is_file() and not args.force:
+        log.info("%s already holds a demo corpus (use --force to rewrite it)", args.out)
+        return 0
+    truth = generate_demo_corpus(args.out, args.clips, args.full_songs, args.label_noise,
+                                 args.seed, args.test_songs_dir, args.test_songs, args.jobs,
+                                 progress=not args.quiet)
+    log.info("demo corpus of %d songs in %s; RMSE floors: arousal %.4f, valence %.4f",
+             truth["n_songs"], args.out, truth["arousal_rmse_floor"],
+             truth["valence_rmse_floor"])
+    return 0

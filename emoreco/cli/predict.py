@@ -1,0 +1,84 @@
+"""``MAIN.py``: curves, tables, pictures and the report for any songs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from emoreco.cli.common import (DEFAULT_DATA, DEFAULT_MODELS, DEFAULT_RESULTS, finite_seconds,
+                                log)
+from emoreco.errors import ConfigError, EmorecoError
+from emoreco.features import grid_indices
+from emoreco.targets import TARGETS
+
+
+def predict_parser() -> argparse.ArgumentParser:
+    """Options of ``MAIN.py``."""
+    parser = argparse.ArgumentParser(
+        prog="MAIN.py",
+        description="Predict valence and arousal curves (2 Hz) of songs with the trained "
+                    "models; write a CSV, a summary, pictures and an offline HTML report.")
+    parser.add_argument("inputs", nargs="*", type=Path, default=[DEFAULT_DATA / "test_songs"],
+                        help="audio files and/or folders (default: data/test_songs)")
+    parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS)
+    for target in TARGETS:
+        parser.add_argument(f"--{target}-model", default=target, dest=f"{target}_model",
+                            help=f"model name (default: {target})")
+    parser.add_argument("--start", type=finite_seconds, default=15.0,
+                        help="first time step in seconds (default: 15, as DEAM)")
+    parser.add_argument("--end", type=finite_seconds, default=None,
+                        help="last window ends by this time (default: end of the song)")
+    parser.add_argument("--out-dir", type=Path, default=DEFAULT_RESULTS,
+                        help=f"where the CSVs, pictures and report go (default: {DEFAULT_RESULTS})")
+    parser.add_argument("--json", action="store_true", help="also write TestSongPredicted.json")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def validate_span(args: argparse.Namespace) -> None:
+    """``--end`` after ``--start``."""
+    if args.end is not None and args.end <= args.start:
+        raise ConfigError(f"--end ({args.end}) must be after --start ({args.start})")
+
+
+def check_start(start_s: float, hop_s: float, context_s: float) -> None:
+    """``--start`` on the models' time grid and after the longest input context."""
+    grid_indices(np.array([start_s]), hop_s, f"--start must be a multiple of {hop_s:g} s")
+    if start_s < context_s:
+        raise ConfigError(f"--start must be at least {context_s:g} s (the valence context)")
+
+
+def predict_main(args: argparse.Namespace) -> int:
+    """Predict, write every output, report failures; exit 1 if any song failed."""
+    from emoreco.predict import Predictor, find_audio_files, predict_files
+    from emoreco.report import output_paths, write_report
+
+    files = find_audio_files(args.inputs)
+    paths = output_paths(args.out_dir, args.json)
+    existing = [str(p) for p in paths.values() if p.exists()]
+    if existing and not args.overwrite:
+        raise EmorecoError(f"{len(existing)} output file(s) exist ({', '.join(existing[:3])}"
+                           f"{', ...' if len(existing) > 3 else ''}); use --overwrite or --out-dir")
+    args.out_dir.mkdir(parents=True, exist_ok=True)  # fail now, not after the predictions
+    predictor = Predictor(args.models_dir,
+                          {target: getattr(args, f"{target}_model") for target in TARGETS})
+    check_start(args.start, predictor.params.hop_s, predictor.context_s)  # once, before any song
+    failures: dict[str, str] = {}
+    curves = list(predict_files(predictor, files, args.start, args.end, failures,
+                                progress=not args.quiet))
+    for message in failures.values():
+        print(f"failed: {message}", file=sys.stderr)
+    if not curves:
+        print("error: no song could be predicted", file=sys.stderr)
+        return 1
+    write_report(curves, paths, failures)
+    for curve in curves:
+        item = curve.summary()
+        log.info("%-28s arousal %+.3f  valence %+.3f  %s", item["song"], item["arousal_mean"],
+                 item["valence_mean"], item["quadrant"])
+    log.info("wrote %s", ", ".join(str(p) for p in paths.values()))
+    return 1 if failures else 0

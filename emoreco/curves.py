@@ -1,0 +1,62 @@
+"""Predicted emotion curves of one song and the valence-arousal quadrants (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+QUADRANTS = {  # (valence >= 0, arousal >= 0) -> label, as on the valence-arousal diagram
+    (True, True): "happy / excited",
+    (False, True): "angry / tense",
+    (False, False): "sad / depressed",
+    (True, False): "calm / relaxed",
+}
+
+
+def quadrant(valence: float, arousal: float) -> str:
+    """Emotion label of a point of the valence-arousal plane."""
+    return QUADRANTS[(valence >= 0, arousal >= 0)]
+
+
+@dataclass(frozen=True)
+class EmotionCurve:
+    """Predicted curves of one song on one time axis.
+
+    Attributes
+    ----------
+    song : str
+        Name of the song in the outputs.
+    times_s : np.ndarray, shape (n,)
+        Output times (see :mod:`emoreco.windows` for what each refers to).
+    values : mapping of str to np.ndarray, each shape (n,)
+        One curve per target (``"arousal"``, ``"valence"``, ...), in [-1, 1].
+    """
+
+    song: str
+    times_s: np.ndarray
+    values: Mapping[str, np.ndarray]
+
+    @property
+    def arousal(self) -> np.ndarray:
+        """The arousal curve, shape (n,)."""
+        return self.values["arousal"]
+
+    @property
+    def valence(self) -> np.ndarray:
+        """The valence curve, shape (n,)."""
+        return self.values["valence"]
+
+    def summary(self) -> dict[str, Any]:
+        """Time span, mean and std of each curve, and the quadrant of the mean point."""
+        record: dict[str, Any] = {"song": self.song, "n_steps": int(len(self.times_s)),
+                                  "start_s": float(self.times_s[0]),
+                                  "end_s": float(self.times_s[-1])}
+        for target, curve in self.values.items():
+            record[f"{target}_mean"] = float(np.mean(curve))
+            record[f"{target}_std"] = float(np.std(curve))
+        if "arousal" in self.values and "valence" in self.values:
+            record["quadrant"] = quadrant(record["valence_mean"], record["arousal_mean"])
+        return record

@@ -1,0 +1,51 @@
+"""Filling the feature cache for a whole corpus, in parallel, with a progress bar."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from emoreco.config import FeatureParams
+from emoreco.errors import EmorecoError
+from emoreco.feature_cache import FeatureCache, song_features
+
+log = logging.getLogger(__name__)
+
+
+def _extract_one(song_id: int, audio_path: Path, params: FeatureParams,
+                 cache: FeatureCache) -> tuple[int, str | None]:
+    """Worker: fill the cache for one song; return (id, error message or None)."""
+    try:
+        song_features(audio_path, params, cache, song_id)
+    except EmorecoError as exc:
+        return song_id, str(exc)
+    return song_id, None
+
+
+def extract_corpus(audio: dict[int, Path], params: FeatureParams, cache: FeatureCache,
+                   n_jobs: int = -1, progress: bool = True) -> dict[int, str]:
+    """Fill the feature cache for every song, in parallel, with a progress bar.
+
+    Workers write to the cache and return only a status, so memory stays bounded by the
+    few songs in flight, not the corpus.
+
+    Returns
+    -------
+    dict of int to str
+        Songs that failed, with a one-line reason each (the others are cached).
+    """
+    from joblib import Parallel, delayed
+    from tqdm import tqdm
+
+    todo = {i: p for i, p in audio.items() if not cache.is_cached(i)}
+    failures: dict[int, str] = {}
+    if not todo:
+        return failures
+    runner = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=4)
+    jobs = (delayed(_extract_one)(i, p, params, cache) for i, p in todo.items())
+    for song_id, error in tqdm(runner(jobs), total=len(todo), desc="features", unit="song",
+                               disable=not progress):
+        if error is not None:
+            log.warning("skipped: %s", error)
+            failures[song_id] = error
+    return failures
