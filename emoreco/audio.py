@@ -20,7 +20,8 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) 
     path : str or Path
         WAV, MP3, FLAC, OGG/Vorbis or Opus file; any sample rate and channel count.
     sample_rate : int
-        Output rate in Hz (soxr high-quality resampling, as ``librosa.load``).
+        Output rate in Hz (soxr high-quality resampling, as ``librosa.load``, whose
+        output length ``ceil(n * sample_rate / native_rate)`` is kept).
     min_duration_s : float
         Raise :class:`AudioError` if the decoded audio is shorter than this.
 
@@ -34,8 +35,8 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) 
         Missing, undecodable, empty (truncated), silent or too-short audio. The message
         names the file.
     """
-    import librosa
     import soundfile
+    import soxr
 
     path = Path(path)
     if not path.is_file():
@@ -48,8 +49,8 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) 
         raise AudioError(f"{path}: decoded to 0 samples (empty or truncated file)")
     mono = data.mean(axis=1)
     if native_rate != sample_rate:
-        mono = librosa.resample(mono, orig_sr=native_rate, target_sr=sample_rate,
-                                res_type="soxr_hq")
+        mono = _fit_length(soxr.resample(mono, native_rate, sample_rate, quality="HQ"),
+                           int(np.ceil(len(mono) * sample_rate / native_rate)))
     duration_s = len(mono) / sample_rate
     if duration_s < min_duration_s:
         raise AudioError(
@@ -60,6 +61,13 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) 
     if np.abs(mono).max() < SILENCE_PEAK:
         raise AudioError(f"{path}: audio is silent (peak below {SILENCE_PEAK:g})")
     return mono.astype(np.float32, copy=False)
+
+
+def _fit_length(samples: np.ndarray, length: int) -> np.ndarray:
+    """Trim or zero-pad to ``length`` samples (as ``librosa.resample(fix=True)``)."""
+    if len(samples) >= length:
+        return samples[:length]
+    return np.pad(samples, (0, length - len(samples)))
 
 
 def song_id_from_path(path: Path) -> int | None:

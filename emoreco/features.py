@@ -1,5 +1,7 @@
 """Pure array functions: song-level features, framing into windows, target alignment.
 
+The feature front end is numpy only (filterbanks in :mod:`emoreco.filterbanks`).
+
 Time conventions: STFT frames are centred (``center=True``), so frame ``k`` describes the
 audio around ``k * hop_length / sample_rate`` seconds from the start of the file. A window
 ``[start, start + length)`` holds the frames whose centres fall inside it.
@@ -7,14 +9,17 @@ audio around ``k * hop_length / sample_rate`` seconds from the start of the file
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from emoreco.config import FeatureParams
 from emoreco.errors import ConfigError
+from emoreco.filterbanks import centred_hann, chroma_filterbank, dct_matrix, mel_filterbank
 
 N_CHROMA = 12
+STFT_BLOCK_FRAMES = 2048  # frames transformed at once: about 70 MB with n_fft 2048
 
 
 @dataclass(frozen=True)
@@ -44,8 +49,39 @@ def frame_times(n_frames: int, params: FeatureParams) -> np.ndarray:
     return np.arange(n_frames) * params.frame_period_s
 
 
+def power_spectrogram_blocks(samples: np.ndarray, n_fft: int, win_length: int,
+                             hop_length: int, block_frames: int = STFT_BLOCK_FRAMES
+                             ) -> Iterator[np.ndarray]:
+    """Power spectrogram of a centred STFT (zero padding, periodic Hann), block by block.
+
+    Frame ``k`` is centred on sample ``k * hop_length``, as ``librosa.stft(center=True,
+    pad_mode="constant")``; only ``block_frames`` frames are transformed at a time, so
+    memory does not grow with the song beyond its samples.
+
+    Yields
+    ------
+    np.ndarray, shape (1 + n_fft // 2, n_block_frames), float32
+        Consecutive blocks; ``1 + len(samples) // hop_length`` frames in all.
+    """
+    window = centred_hann(win_length, n_fft)
+    padded = np.pad(samples, n_fft // 2)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length]
+    n_frames = 1 + len(samples) // hop_length
+    for first in range(0, n_frames, block_frames):
+        block = frames[first:min(first + block_frames, n_frames)]
+        spectrum = np.fft.rfft(block * window, axis=1).astype(np.complex64)
+        yield (np.abs(spectrum) ** 2).T
+
+
 def compute_song_features(samples: np.ndarray, params: FeatureParams) -> SongFeatures:
-    """Compute MFCCs and chroma of a whole song, each from one spectrogram.
+    """Compute MFCCs and chroma of a whole song on one frame grid.
+
+    MFCCs: power STFT (``n_fft``, ``win_length``, ``hop_length``) -> ``n_mels`` Slaney
+    mel bands -> dB (floor 80 dB below the song's loudest band) -> orthonormal DCT-II.
+    Chroma: power STFT with ``chroma_n_fft`` on the same hop -> 12 pitch classes ->
+    each frame divided by its largest class. Both equal librosa 0.11's
+    ``feature.mfcc`` and ``feature.chroma_stft`` (checked in the tests) without
+    importing librosa.
 
     Parameters
     ----------
@@ -58,21 +94,23 @@ def compute_song_features(samples: np.ndarray, params: FeatureParams) -> SongFea
     SongFeatures
         ``n_frames = 1 + n_samples // hop_length`` for both matrices.
     """
-    import librosa
-
-    sr = params.sample_rate
-    power = np.abs(librosa.stft(samples, n_fft=params.n_fft, hop_length=params.hop_length,
-                                win_length=params.win_length, center=True)) ** 2
-    mel = librosa.feature.melspectrogram(S=power, sr=sr, n_fft=params.n_fft,
-                                         n_mels=params.n_mels)
-    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=params.n_mfcc)
-    chroma = librosa.feature.chroma_stft(y=samples, sr=sr, n_fft=params.chroma_n_fft,
-                                         hop_length=params.hop_length, center=True,
-                                         tuning=params.chroma_tuning)
-    n_frames = min(mfcc.shape[1], chroma.shape[1])
+    sr, hop = params.sample_rate, params.hop_length
+    samples = np.asarray(samples, dtype=np.float32)
+    mel_weights = mel_filterbank(sr, params.n_fft, params.n_mels)
+    mel = np.concatenate([mel_weights @ block for block in power_spectrogram_blocks(
+        samples, params.n_fft, params.win_length, hop)], axis=1)
+    decibels = 10.0 * np.log10(np.maximum(mel, 1e-10))
+    decibels = np.maximum(decibels, decibels.max() - 80.0)
+    mfcc = dct_matrix(params.n_mfcc, params.n_mels) @ decibels
+    chroma_weights = chroma_filterbank(sr, params.chroma_n_fft, params.chroma_tuning)
+    chroma = np.concatenate([chroma_weights @ block for block in power_spectrogram_blocks(
+        samples, params.chroma_n_fft, params.chroma_n_fft, hop)], axis=1)
+    peak = chroma.max(axis=0, keepdims=True)
+    chroma = chroma / np.where(peak < np.finfo(np.float32).tiny, 1.0, peak)
+    n_frames = mel.shape[1]
     return SongFeatures(
-        mfcc=mfcc[:, :n_frames].astype(np.float32),
-        chroma=chroma[:, :n_frames].astype(np.float32),
+        mfcc=mfcc.astype(np.float32),
+        chroma=chroma.astype(np.float32),
         frame_times_s=frame_times(n_frames, params),
         duration_s=(n_frames - 1) * params.frame_period_s,
     )

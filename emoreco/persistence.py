@@ -1,9 +1,11 @@
-"""Saving and loading models: ``<name>.json`` + ``<name>.weights.h5`` + ``<name>.meta.json``.
+"""Saving and loading models.
 
-The metadata file is written last and holds SHA-256 digests of the other two, so a
-model whose files come from different saves (or were cut short) is refused on load.
-Every file is written to a temporary name and renamed into place, so a crash while
-saving never leaves a half-written file where a good one was.
+Files of model ``<name>``: ``<name>.json`` (Keras architecture) + ``<name>.weights.h5``
+(weights), as the design asks; ``<name>.onnx``, the same network for ONNX Runtime (what
+``MAIN.py`` runs, without TensorFlow); ``<name>.meta.json`` (:class:`ModelMeta`, written
+last, with SHA-256 digests of the others, so a model whose files come from different
+saves or were cut short is refused on load); ``<name>.metrics.json``. Every file is
+written to a temporary name and renamed into place.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from emoreco.atomic import atomic_path
 from emoreco.errors import ModelError
-from emoreco.model_meta import ModelMeta
+from emoreco.model_meta import RESAVE_HINT, ModelMeta
 
 
 @dataclass(frozen=True)
@@ -26,12 +31,13 @@ class ModelFiles:
 
     architecture: Path
     weights: Path
+    onnx: Path
     meta: Path
     metrics: Path
 
     def existing(self) -> list[Path]:
         """The files of this model that exist."""
-        return [p for p in (self.architecture, self.weights, self.meta, self.metrics)
+        return [p for p in (self.architecture, self.weights, self.onnx, self.meta, self.metrics)
                 if p.exists()]
 
     @classmethod
@@ -39,7 +45,8 @@ class ModelFiles:
         """Files of model ``name`` in ``models_dir``."""
         folder = Path(models_dir)
         return cls(folder / f"{name}.json", folder / f"{name}.weights.h5",
-                   folder / f"{name}.meta.json", folder / f"{name}.metrics.json")
+                   folder / f"{name}.onnx", folder / f"{name}.meta.json",
+                   folder / f"{name}.metrics.json")
 
 
 def sha256_of(path: Path) -> str:
@@ -57,8 +64,17 @@ def write_json(path: Path, record: dict[str, Any]) -> None:
         tmp.write_text(json.dumps(record, indent=2, default=float) + "\n")
 
 
+def export_onnx(model: Any, path: Path) -> str:
+    """Write ``model`` as ONNX (Keras' exporter, tf2onnx) atomically; return its SHA-256."""
+    model(np.zeros((1, *model.input_shape[1:]), np.float32))  # the exporter wants a called model
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tf2onnx's deprecation chatter
+        model.export(str(tmp), format="onnx", verbose=False)
+        return sha256_of(tmp)
+
+
 def save_model(model: Any, meta: ModelMeta, models_dir: str | Path) -> ModelFiles:
-    """Save architecture, weights and metadata (with digests of the first two)."""
+    """Save architecture, weights, the ONNX export and metadata (with their digests)."""
     files = ModelFiles.at(models_dir, meta.name)
     files.architecture.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(files.architecture) as tmp:
@@ -67,9 +83,51 @@ def save_model(model: Any, meta: ModelMeta, models_dir: str | Path) -> ModelFile
     with atomic_path(files.weights) as tmp:
         model.save_weights(tmp)
         weights_digest = sha256_of(tmp)
-    digests = {"architecture": architecture_digest, "weights": weights_digest}
+    digests = {"architecture": architecture_digest, "weights": weights_digest,
+               "onnx": export_onnx(model, files.onnx)}
     write_json(files.meta, dataclasses.replace(meta, sha256=digests).to_dict())
     return files
+
+
+def add_onnx_export(model: Any, files: ModelFiles, meta: ModelMeta) -> ModelMeta:
+    """Export a model saved without ``.onnx`` and record its digest; return the new meta."""
+    meta = dataclasses.replace(meta, sha256=meta.sha256 | {"onnx": export_onnx(model,
+                                                                                files.onnx)})
+    write_json(files.meta, meta.to_dict())
+    return meta
+
+
+def read_meta(models_dir: str | Path, name: str) -> tuple[ModelFiles, ModelMeta]:
+    """The metadata of model ``name``, after checking every file against its digest.
+
+    Raises
+    ------
+    ModelError
+        Missing files, digests that do not match (partial or mixed saves), unreadable
+        or incomplete metadata.
+    """
+    files = ModelFiles.at(models_dir, name)
+    missing = [p.name for p in (files.architecture, files.weights, files.meta) if not p.is_file()]
+    if missing:
+        raise ModelError(f"{files.meta.parent}: model '{name}' is missing {', '.join(missing)}")
+    try:
+        record = json.loads(files.meta.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelError(
+            f"{files.meta.parent}: model '{name}' has unreadable JSON ({exc})") from exc
+    if not isinstance(record, dict):
+        raise ModelError(f"{files.meta}: not a metadata record; {RESAVE_HINT}")
+    meta = ModelMeta.from_dict(record, files.meta)
+    checked = [("architecture", files.architecture), ("weights", files.weights)]
+    if "onnx" in meta.sha256:
+        if not files.onnx.is_file():
+            raise ModelError(f"{files.meta.parent}: model '{name}' is missing {files.onnx.name}")
+        checked.append(("onnx", files.onnx))
+    for label, path in checked:
+        if meta.sha256.get(label) != sha256_of(path):
+            raise ModelError(f"{path}: does not match {files.meta.name} (partial save, or files "
+                             "from different trainings); retrain or restore the model")
+    return files, meta
 
 
 def _check_config_is_plain_keras(node: Any, source: Path) -> None:
@@ -87,37 +145,13 @@ def _check_config_is_plain_keras(node: Any, source: Path) -> None:
             _check_config_is_plain_keras(value, source)
 
 
-def load_model(models_dir: str | Path, name: str) -> tuple[Any, ModelMeta]:
-    """Load a model saved by :func:`save_model`, safely.
-
-    Returns
-    -------
-    model : keras.Model
-    meta : ModelMeta
-
-    Raises
-    ------
-    ModelError
-        Missing files, digests that do not match (partial or mixed saves), unreadable
-        JSON or weights, non-Keras classes in the architecture.
-    """
-    files = ModelFiles.at(models_dir, name)
-    missing = [p.name for p in (files.architecture, files.weights, files.meta) if not p.is_file()]
-    if missing:
-        raise ModelError(f"{files.meta.parent}: model '{name}' is missing {', '.join(missing)}")
+def load_keras(files: ModelFiles, name: str) -> Any:
+    """Build the Keras model from its (already verified) files, safely."""
     try:
-        meta = json.loads(files.meta.read_text())
         architecture = json.loads(files.architecture.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ModelError(
             f"{files.meta.parent}: model '{name}' has unreadable JSON ({exc})") from exc
-    if not isinstance(meta, dict):
-        raise ModelError(f"{files.meta}: not a metadata record")
-    digests = meta.get("sha256", {})
-    for label, path in (("architecture", files.architecture), ("weights", files.weights)):
-        if digests.get(label) != sha256_of(path):
-            raise ModelError(f"{path}: does not match {files.meta.name} (partial save, or files "
-                             "from different trainings); retrain or restore the model")
     _check_config_is_plain_keras(architecture, files.architecture)
 
     import keras
@@ -128,4 +162,22 @@ def load_model(models_dir: str | Path, name: str) -> tuple[Any, ModelMeta]:
     except (ValueError, TypeError, KeyError, OSError) as exc:
         raise ModelError(f"{files.architecture.parent}: model '{name}' cannot be built "
                          f"from its files ({exc})") from exc
-    return model, ModelMeta.from_dict(meta, files.meta)
+    return model
+
+
+def load_model(models_dir: str | Path, name: str) -> tuple[Any, ModelMeta]:
+    """Load a model saved by :func:`save_model` as Keras, safely.
+
+    Returns
+    -------
+    model : keras.Model
+    meta : ModelMeta
+
+    Raises
+    ------
+    ModelError
+        See :func:`read_meta`; also non-Keras classes in the architecture, unreadable
+        weights.
+    """
+    files, meta = read_meta(models_dir, name)
+    return load_keras(files, name), meta

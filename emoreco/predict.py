@@ -8,6 +8,7 @@ scaler, model, clipping) -> :class:`emoreco.curves.EmotionCurve` -> a row per ti
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -18,28 +19,49 @@ from emoreco.errors import ConfigError, DataLayoutError, EmorecoError, ModelErro
 from emoreco.features import compute_song_features
 from emoreco.model_meta import ModelMeta
 from emoreco.models import keras_call
-from emoreco.persistence import ModelFiles, load_model
+from emoreco.persistence import ModelFiles, add_onnx_export, load_keras, read_meta
+from emoreco.runtime import onnx_call
 from emoreco.scoring import ScaledModel, song_curve
 from emoreco.targets import TARGETS, get_target
+
+log = logging.getLogger(__name__)
 
 HOW_TO_TRAIN = ("train them first: `make demo` (demo corpus), or `python MAIN_arousal.py "
                 "--deam-dir DIR` and `python MAIN_valence.py --deam-dir DIR`")
 
 
-def read_model(models_dir: Path, name: str, target: str) -> tuple[ScaledModel, ModelMeta]:
-    """Load model ``name`` and check that it predicts ``target`` from matching inputs."""
+def read_model(models_dir: Path, name: str, target: str,
+               threads: int = 1) -> tuple[ScaledModel, ModelMeta]:
+    """Load model ``name`` for prediction and check that it predicts ``target``.
+
+    The ONNX export runs in ONNX Runtime, without TensorFlow. A model saved before
+    exports existed is exported once (this needs TensorFlow and tf2onnx), or, where that
+    fails, predicted with Keras; either way one line says so.
+    """
     spec = get_target(target)
     if not ModelFiles.at(models_dir, name).meta.is_file():
         raise ModelError(f"no trained {target} model '{name}' in {models_dir}/: {HOW_TO_TRAIN}")
-    model, meta = load_model(models_dir, name)
+    files, meta = read_meta(models_dir, name)
     if meta.target != target:
         raise ModelError(f"{models_dir}/{name}: was trained to predict {meta.target}, "
                          f"not {target}")
     expected = list(spec.input_shape(meta.feature_params))
-    if list(model.input_shape[1:]) != expected:
-        raise ModelError(f"{models_dir}/{name}: model input {list(model.input_shape[1:])} does "
+    if list(meta.input_shape) != expected:
+        raise ModelError(f"{models_dir}/{name}: model input {list(meta.input_shape)} does "
                          f"not match its feature parameters {expected}")
-    return ScaledModel(spec, meta.feature_params, meta.scaler, keras_call(model)), meta
+    if "onnx" not in meta.sha256:
+        model = load_keras(files, name)
+        try:
+            meta = add_onnx_export(model, files, meta)
+        except (ImportError, OSError, ValueError) as exc:
+            log.warning("%s: predicting with Keras; no ONNX export (%s)", files.weights, exc)
+            return ScaledModel(spec, meta.feature_params, meta.scaler, keras_call(model)), meta
+        log.info("%s: exported for prediction without TensorFlow (once)", files.onnx)
+    call, shape = onnx_call(files.onnx, threads)
+    if any(d is not None and d != e for d, e in zip(shape, expected)) or len(shape) != 2:
+        raise ModelError(f"{files.onnx}: input {shape} does not match its feature parameters "
+                         f"{expected}")
+    return ScaledModel(spec, meta.feature_params, meta.scaler, call), meta
 
 
 class Predictor:

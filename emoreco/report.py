@@ -13,25 +13,22 @@ import numpy as np
 
 from emoreco.atomic import atomic_path
 from emoreco.curves import EmotionCurve
-from emoreco.plots import (means_figure, plane_figure, png_bytes, timeline_figure,
-                           tracks_figure, write_png)
 
-OUTPUT_NAMES = {
-    "table": "TestSongPredicted.csv",
-    "summary": "TestSongSummary.csv",
-    "json": "TestSongPredicted.json",
-    "arousal": "Arousal_tracks.png",
-    "valence": "Valence_tracks.png",
-    "plane": "Valence_arousal_plane.png",
-    "html": "emotion_report.html",
-}
+TABLE_NAMES = {"table": "TestSongPredicted.csv", "summary": "TestSongSummary.csv"}
+JSON_NAME = {"json": "TestSongPredicted.json"}
+PICTURE_NAMES = {"arousal": "Arousal_tracks.png", "valence": "Valence_tracks.png",
+                 "plane": "Valence_arousal_plane.png"}
+REPORT_NAME = {"html": "emotion_report.html"}
+OUTPUT_NAMES = TABLE_NAMES | JSON_NAME | PICTURE_NAMES | REPORT_NAME
 SUMMARY_COLUMNS = ("song", "n_steps", "start_s", "end_s", "arousal_mean", "arousal_std",
                    "valence_mean", "valence_std", "quadrant")
 
 
-def output_paths(out_dir: str | Path, with_json: bool) -> dict[str, Path]:
-    """Every file a prediction run writes."""
-    names = {k: v for k, v in OUTPUT_NAMES.items() if with_json or k != "json"}
+def output_paths(out_dir: str | Path, with_json: bool = False, pictures: bool = True,
+                 report: bool = True) -> dict[str, Path]:
+    """The files a prediction run writes, by role."""
+    names = (TABLE_NAMES | (JSON_NAME if with_json else {})
+             | (PICTURE_NAMES if pictures else {}) | (REPORT_NAME if report else {}))
     return {key: Path(out_dir) / name for key, name in names.items()}
 
 
@@ -76,6 +73,8 @@ def write_html_report(curves: Sequence[EmotionCurve], path: str | Path,
 
     ``plane_png`` is the valence-arousal plane already rendered for its PNG file.
     """
+    from emoreco.plots import means_figure, png_bytes, timeline_figure
+
     rows = "".join(
         "<tr><td>{song}</td><td>{start_s:.1f}-{end_s:.1f}</td><td>{arousal_mean:+.3f} "
         "&plusmn; {arousal_std:.3f}</td><td>{valence_mean:+.3f} &plusmn; {valence_std:.3f}"
@@ -112,10 +111,19 @@ th {{ background: #f0f0f0; }} img {{ max-width: 100%; }} .failed {{ color: #a00;
 
 def write_report(curves: Sequence[EmotionCurve], paths: dict[str, Path],
                  failures: dict[str, str]) -> None:
-    """Tables, the three pictures and the HTML page for a prediction run."""
+    """Tables, then the pictures and the HTML page where ``paths`` asks for them.
+
+    matplotlib is imported only when a picture is drawn.
+    """
     write_tables(curves, paths)
-    for target in ("arousal", "valence"):
-        write_png(png_bytes(tracks_figure(curves, target)), paths[target])
+    if "plane" not in paths and "html" not in paths:
+        return
+    from emoreco.plots import plane_figure, png_bytes, tracks_figure, write_png
+
     plane = png_bytes(plane_figure(curves))
-    write_png(plane, paths["plane"])
-    write_html_report(curves, paths["html"], failures, plane)
+    if "plane" in paths:
+        for target in ("arousal", "valence"):
+            write_png(png_bytes(tracks_figure(curves, target)), paths[target])
+        write_png(plane, paths["plane"])
+    if "html" in paths:
+        write_html_report(curves, paths["html"], failures, plane)

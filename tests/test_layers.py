@@ -7,11 +7,11 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "emoreco"
 LAYERS = {
-    1: {"errors", "atomic", "config", "features", "windows", "scaler", "curves", "metrics",
-        "models", "targets", "scoring"},
+    1: {"errors", "atomic", "config", "filterbanks", "features", "windows", "scaler", "curves",
+        "metrics", "models", "targets", "scoring"},
     2: {"audio", "annotations", "deam_layout", "corpus", "feature_cache", "extraction",
-        "examples", "split", "model_meta", "persistence", "training", "predict", "plots",
-        "report", "demo"},
+        "examples", "split", "model_meta", "persistence", "runtime", "training", "predict",
+        "plots", "report", "demo"},
     3: {"cli"},
 }
 LAYER_OF = {name: layer for layer, names in LAYERS.items() for name in names}

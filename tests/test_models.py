@@ -93,7 +93,7 @@ def saved_arousal(tmp_path_factory):
 def test_save_load_round_trip_gives_identical_predictions(saved_arousal):
     folder, result, windows = saved_arousal
     model, meta = load_model(folder, "arousal")
-    assert meta.target == "arousal" and set(meta.sha256) == {"architecture", "weights"}
+    assert meta.target == "arousal" and set(meta.sha256) == {"architecture", "weights", "onnx"}
     np.testing.assert_array_equal(meta.scaler.mean, result.scaler.mean)
     before = _predict(result, windows.inputs)
     after = np.clip(keras_call(model)(result.scaler.apply(windows.inputs)), -1, 1)

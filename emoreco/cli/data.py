@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from emoreco.cli.common import DEFAULT_DATA, add_data_options, job_count, log
 from emoreco.config import FeatureParams, add_dataclass_arguments, dataclass_from_args
-from emoreco.corpus import Corpus
 from emoreco.errors import ConfigError
-from emoreco.feature_cache import FeatureCache
 from emoreco.targets import TARGETS
+
+if TYPE_CHECKING:  # pandas comes with the corpus; MAIN.py never needs it
+    from emoreco.corpus import Corpus
+    from emoreco.feature_cache import FeatureCache
 
 
 def extract_features(args: argparse.Namespace, target: str
-                     ) -> tuple[Corpus, FeatureParams, FeatureCache, dict[int, str]]:
+                     ) -> tuple["Corpus", FeatureParams, "FeatureCache", dict[int, str]]:
     """Locate data, fill the cache, and return (corpus, params, cache, failures)."""
     from emoreco.corpus import load_corpus
     from emoreco.deam_layout import locate_deam
     from emoreco.extraction import extract_corpus
+    from emoreco.feature_cache import FeatureCache
 
     params = dataclass_from_args(FeatureParams, args)
     paths = locate_deam(args.deam_dir, args.audio_dir, args.annotations_dir)

@@ -14,6 +14,8 @@ from emoreco.errors import ConfigError, EmorecoError
 from emoreco.features import grid_indices
 from emoreco.targets import TARGETS
 
+AUTO_PLOT_SONGS = 12  # above this, PNGs are drawn only with --plots
+
 
 def predict_parser() -> argparse.ArgumentParser:
     """Options of ``MAIN.py``."""
@@ -34,6 +36,11 @@ def predict_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_RESULTS,
                         help=f"where the CSVs, pictures and report go (default: {DEFAULT_RESULTS})")
     parser.add_argument("--json", action="store_true", help="also write TestSongPredicted.json")
+    parser.add_argument("--plots", action=argparse.BooleanOptionalAction, default=None,
+                        help="draw the PNG pictures (default: only for up to "
+                             f"{AUTO_PLOT_SONGS} songs)")
+    parser.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
+                        help="write the HTML report (default: yes)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -58,7 +65,8 @@ def predict_main(args: argparse.Namespace) -> int:
     from emoreco.report import output_paths, write_report
 
     files = find_audio_files(args.inputs)
-    paths = output_paths(args.out_dir, args.json)
+    pictures = args.plots if args.plots is not None else len(files) <= AUTO_PLOT_SONGS
+    paths = output_paths(args.out_dir, args.json, pictures, args.report)
     existing = [str(p) for p in paths.values() if p.exists()]
     if existing and not args.overwrite:
         raise EmorecoError(f"{len(existing)} output file(s) exist ({', '.join(existing[:3])}"

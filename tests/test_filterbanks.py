@@ -1,0 +1,80 @@
+"""The numpy feature front end equals librosa's (the reference implementation)."""
+
+import numpy as np
+import pytest
+
+from conftest import sine_clip
+from emoreco.config import FeatureParams
+from emoreco.features import compute_song_features
+from emoreco.filterbanks import centred_hann, chroma_filterbank, dct_matrix, mel_filterbank
+
+librosa = pytest.importorskip("librosa")
+
+
+@pytest.mark.parametrize("sample_rate, n_fft, n_mels", [(12000, 512, 96), (22050, 2048, 128),
+                                                        (16000, 400, 40)])
+def test_mel_filterbank_is_librosas(sample_rate, n_fft, n_mels):
+    expected = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)
+    np.testing.assert_allclose(mel_filterbank(sample_rate, n_fft, n_mels), expected,
+                               rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize("sample_rate, n_fft, tuning", [(12000, 2048, 0.0), (22050, 4096, -0.3),
+                                                        (12000, 1024, 0.25)])
+def test_chroma_filterbank_is_librosas(sample_rate, n_fft, tuning):
+    expected = librosa.filters.chroma(sr=sample_rate, n_fft=n_fft, tuning=tuning)
+    np.testing.assert_allclose(chroma_filterbank(sample_rate, n_fft, tuning), expected,
+                               rtol=0, atol=1e-7)
+
+
+def test_dct_and_window_are_scipys():
+    from scipy.fft import dct
+    from scipy.signal import get_window
+
+    x = np.random.default_rng(0).normal(size=(96, 7))
+    np.testing.assert_allclose(dct_matrix(40, 96) @ x, dct(x, axis=0, norm="ortho")[:40],
+                               atol=1e-10)
+    np.testing.assert_allclose(centred_hann(256, 512)[128:384], get_window("hann", 256),
+                               atol=1e-15)
+    assert not centred_hann(256, 512)[:128].any()
+
+
+def _librosa_features(samples, params):
+    """The feature definition of the original implementation, with librosa."""
+    power = np.abs(librosa.stft(samples, n_fft=params.n_fft, hop_length=params.hop_length,
+                                win_length=params.win_length, center=True)) ** 2
+    mel = librosa.feature.melspectrogram(S=power, sr=params.sample_rate, n_fft=params.n_fft,
+                                         n_mels=params.n_mels)
+    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=params.n_mfcc)
+    chroma = librosa.feature.chroma_stft(y=samples, sr=params.sample_rate,
+                                         n_fft=params.chroma_n_fft,
+                                         hop_length=params.hop_length, center=True,
+                                         tuning=params.chroma_tuning)
+    return mfcc, chroma
+
+
+def test_song_features_equal_librosas_on_a_rich_signal():
+    rng = np.random.default_rng(1)
+    partials = tuple((float(f), float(a)) for f, a in zip(rng.uniform(80, 4000, 12),
+                                                           rng.uniform(0.01, 0.2, 12)))
+    samples = sine_clip(20.0, partials=partials) + 0.01 * rng.normal(size=240000).astype(
+        np.float32)
+    samples[100000:130000] *= 0.001  # a quiet passage: the 80 dB floor must match too
+    params = FeatureParams()
+    ours = compute_song_features(samples, params)
+    mfcc, chroma = _librosa_features(samples, params)
+    assert ours.mfcc.shape == mfcc.shape and ours.chroma.shape == chroma.shape
+    # dB values up to about 500: float32 summation order differs, so 1e-3 dB absolute
+    np.testing.assert_allclose(ours.mfcc, mfcc, rtol=0, atol=1e-3)
+    np.testing.assert_allclose(ours.chroma, chroma, rtol=0, atol=1e-5)
+
+
+def test_block_boundaries_change_nothing():
+    from emoreco.features import power_spectrogram_blocks
+
+    samples = sine_clip(12.0, partials=((220.0, 0.3), (1234.0, 0.1)))
+    whole = list(power_spectrogram_blocks(samples, 2048, 2048, 250, block_frames=10**6))
+    blocks = list(power_spectrogram_blocks(samples, 2048, 2048, 250, block_frames=37))
+    assert len(whole) == 1 and len(blocks) == -(-whole[0].shape[1] // 37)
+    np.testing.assert_array_equal(whole[0], np.concatenate(blocks, axis=1))
+    assert whole[0].shape == (1025, 1 + len(samples) // 250)
