@@ -1,54 +1,134 @@
-"""Prediction speed with the trained models in models/ (run `make demo` first).
+"""Prediction speed and memory with the trained models in models/ (run `make demo` first).
 
-Targets (issue 4): 45-s songs at 100x real time or faster once models are loaded; a cold
-`python MAIN.py one_song.mp3` (imports, model load, prediction, outputs) within 10 s.
+Prints, all measured in this run on this machine:
 
-    python benchmarks/bench_predict.py
+* cold start: `python MAIN.py one_45s_song.mp3` without pictures and report, with the
+  HTML report, and with everything, each as a ratio to `python -c "import tensorflow"`
+  (issue 10 targets: at most 0.3x and 0.45x);
+* warm throughput of one process over N 45-s MP3s with both models, split into decode,
+  features, models and writing (target: at least 500x real time);
+* peak memory (max RSS) of `MAIN.py` over 100 and 1,000 songs (target: at most 1 GB, flat).
+
+    python benchmarks/bench_predict.py [--songs 100] [--skip-memory]
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from _common import median_seconds, write_demo_song
+from _common import write_demo_song
 
 ROOT = Path(__file__).resolve().parents[1]
-REALTIME_TARGET = 100.0
-COLD_TARGET_S = 10.0
+SONG_S = 45.0
+DISTINCT_SONGS = 5  # rendered once each; the batch hard-links them (decoding is real work)
+
+
+def cold_seconds(command: list[str], repeats: int = 3) -> float:
+    """Median wall time of a fresh process."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def batch(folder: Path, songs: list[Path], count: int) -> Path:
+    """A folder of ``count`` hard links to the rendered songs."""
+    target = folder / f"batch{count}"
+    target.mkdir()
+    for number in range(count):
+        os.link(songs[number % len(songs)], target / f"song{number:05d}.mp3")
+    return target
+
+
+def peak_rss_mb(command: list[str]) -> float:
+    """Max resident set size of a child process, in MB."""
+    code = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True, "
+            "capture_output=True); print(resource.getrusage(resource.RUSAGE_CHILDREN)"
+            ".ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", code, *command], cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout
+    return int(out.split()[-1]) / 1024
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--songs", type=int, default=100, help="songs in the warm run")
+    parser.add_argument("--skip-memory", action="store_true")
+    args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+    from emoreco.audio import load_audio
     from emoreco.errors import ModelError
+    from emoreco.features import compute_song_features
     from emoreco.predict import Predictor
+    from emoreco.report import write_tables
+    from emoreco.scoring import song_curve
 
     try:
         predictor = Predictor(ROOT / "models")
     except ModelError as exc:
         sys.exit(f"error: {exc}")
-    with tempfile.TemporaryDirectory() as folder:
-        song = write_demo_song(Path(folder, "song.mp3"))
-        seconds = median_seconds(lambda: predictor.predict_file(song, 15.0), repeats=10,
-                                 warmup=2)
-        print(f"warm prediction of a 45-s MP3 (decode, features, both models): "
-              f"{seconds * 1000:.0f} ms = {45 / seconds:.0f}x real time "
-              f"(target {REALTIME_TARGET:.0f}x; ratio to target {45 / seconds / REALTIME_TARGET:.1f})")
-        runs = []
-        for run in range(3):
-            started = time.perf_counter()
-            subprocess.run([sys.executable, "MAIN.py", str(song), "--out-dir",
-                            str(Path(folder, f"out{run}")), "--quiet"], cwd=ROOT, check=True,
-                           capture_output=True)
-            runs.append(time.perf_counter() - started)
-        cold = sorted(runs)[1]
-        print(f"cold `python MAIN.py song.mp3` (imports, load, predict, CSV, plots, HTML): "
-              f"median of 3 {cold:.1f} s (target {COLD_TARGET_S:.0f} s; "
-              f"ratio to target {COLD_TARGET_S / cold:.1f})")
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        songs = [write_demo_song(folder / f"render{k}.mp3", SONG_S, seed=k)
+                 for k in range(DISTINCT_SONGS)]
+        python = sys.executable
+        tf_import = cold_seconds([python, "-c", "import tensorflow"])
+        main = [python, "MAIN.py", str(songs[0]), "--quiet", "--overwrite"]
+        tables = cold_seconds([*main, "--out-dir", str(folder / "c1"), "--no-plots",
+                               "--no-report"])
+        report = cold_seconds([*main, "--out-dir", str(folder / "c2"), "--no-plots"])
+        everything = cold_seconds([*main, "--out-dir", str(folder / "c3")])
+        print(f"cold start (median of 3), reference `python -c \"import tensorflow\"` "
+              f"{tf_import:.2f} s:")
+        for label, seconds, goal in (("tables only (--no-plots --no-report)", tables, 0.3),
+                                     ("with the HTML report (--no-plots)", report, 0.45),
+                                     ("with pictures and report (default)", everything, None)):
+            target = f" (target <= {goal}x)" if goal else ""
+            print(f"  {label:<38} {seconds:5.2f} s = {seconds / tf_import:.2f}x{target}")
+
+        files = sorted(batch(folder, songs, args.songs).iterdir())
+        params = predictor.params
+        stages = dict.fromkeys(("decode", "features", "models", "writing"), 0.0)
+        song_curve("warm-up", compute_song_features(load_audio(songs[0], params.sample_rate),
+                                                    params), predictor.models, 0.0)
+        started = time.perf_counter()
+        for path in files:
+            t0 = time.perf_counter()
+            samples = load_audio(path, params.sample_rate)
+            t1 = time.perf_counter()
+            features = compute_song_features(samples, params)
+            t2 = time.perf_counter()
+            curve = song_curve(path.name, features, predictor.models, 15.0)
+            t3 = time.perf_counter()
+            write_tables([curve], {"table": folder / "t.csv", "summary": folder / "s.csv"})
+            t4 = time.perf_counter()
+            for stage, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                stages[stage] += seconds
+        total = time.perf_counter() - started
+        audio_s = SONG_S * len(files)
+        split = ", ".join(f"{k} {v / len(files) * 1000:.1f} ms" for k, v in stages.items())
+        print(f"warm, one process, {len(files)} x 45-s MP3: {total / len(files) * 1000:.1f} ms "
+              f"per song = {audio_s / total:.0f}x real time (target >= 500x)\n  per song: "
+              f"{split}\n  decode + features alone: "
+              f"{audio_s / (stages['decode'] + stages['features']):.0f}x real time")
+
+        if not args.skip_memory:
+            for count in (100, 1000):
+                folder_n = batch(folder, songs, count) if count != args.songs else files[0].parent
+                rss = peak_rss_mb([python, "MAIN.py", str(folder_n), "--quiet", "--out-dir",
+                                   str(folder / f"m{count}"), "--no-plots", "--no-report"])
+                print(f"peak memory of MAIN.py over {count} songs: {rss:.0f} MB "
+                      "(target <= 1024 MB, flat)")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from emoreco.errors import ConfigError
 from emoreco.filterbanks import centred_hann, chroma_filterbank, dct_matrix, mel_filterbank
 
 N_CHROMA = 12
-STFT_BLOCK_FRAMES = 2048  # frames transformed at once: about 70 MB with n_fft 2048
+STFT_BLOCK_FRAMES = 4096  # frames transformed at once: about 100 MB with n_fft 2048
 
 
 @dataclass(frozen=True)
@@ -56,21 +56,23 @@ def power_spectrogram_blocks(samples: np.ndarray, n_fft: int, win_length: int,
 
     Frame ``k`` is centred on sample ``k * hop_length``, as ``librosa.stft(center=True,
     pad_mode="constant")``; only ``block_frames`` frames are transformed at a time, so
-    memory does not grow with the song beyond its samples.
+    memory does not grow with the song beyond its samples. The transform runs in float32
+    (relative difference to librosa's float64 transform about 2e-7).
 
     Yields
     ------
     np.ndarray, shape (1 + n_fft // 2, n_block_frames), float32
         Consecutive blocks; ``1 + len(samples) // hop_length`` frames in all.
     """
-    window = centred_hann(win_length, n_fft)
-    padded = np.pad(samples, n_fft // 2)
+    from scipy import fft  # its float32 transform is 2-3x faster than numpy's here
+
+    window = centred_hann(win_length, n_fft).astype(np.float32)
+    padded = np.pad(np.asarray(samples, dtype=np.float32), n_fft // 2)
     frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length]
     n_frames = 1 + len(samples) // hop_length
     for first in range(0, n_frames, block_frames):
-        block = frames[first:min(first + block_frames, n_frames)]
-        spectrum = np.fft.rfft(block * window, axis=1).astype(np.complex64)
-        yield (np.abs(spectrum) ** 2).T
+        spectrum = fft.rfft(frames[first:min(first + block_frames, n_frames)] * window, axis=1)
+        yield (spectrum.real ** 2 + spectrum.imag ** 2).T
 
 
 def compute_song_features(samples: np.ndarray, params: FeatureParams) -> SongFeatures:

@@ -4,8 +4,8 @@ They reproduce librosa 0.11's ``filters.mel`` (Slaney scale and area normalisati
 ``filters.chroma`` (Ellis' Gaussian chroma bins, base C), the periodic Hann window of
 ``scipy.signal.get_window`` and the orthonormal DCT-II of ``scipy.fft.dct`` — checked
 against librosa and scipy in ``tests/test_filterbanks.py``. They are written out here so
-that prediction needs neither librosa nor scipy: importing them costs about 1.9 s per
-process, more than decoding and predicting a song.
+that prediction does not import librosa (about 1.9 s per process, more than decoding and
+predicting a song); of scipy only the light ``scipy.fft`` is used, for the transforms.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,10 +68,16 @@ def write_json(path: Path, record: dict[str, Any]) -> None:
 def export_onnx(model: Any, path: Path) -> str:
     """Write ``model`` as ONNX (Keras' exporter, tf2onnx) atomically; return its SHA-256."""
     model(np.zeros((1, *model.input_shape[1:]), np.float32))  # the exporter wants a called model
-    with atomic_path(path) as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # tf2onnx's deprecation chatter
-        model.export(str(tmp), format="onnx", verbose=False)
-        return sha256_of(tmp)
+    converter_log = logging.getLogger("tf2onnx")
+    level = converter_log.level
+    converter_log.setLevel(logging.ERROR)  # its optimiser reports every pass at INFO
+    try:
+        with atomic_path(path) as tmp, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # tf2onnx's deprecation chatter
+            model.export(str(tmp), format="onnx", verbose=False)
+            return sha256_of(tmp)
+    finally:
+        converter_log.setLevel(level)
 
 
 def save_model(model: Any, meta: ModelMeta, models_dir: str | Path) -> ModelFiles:
