@@ -46,7 +46,8 @@ def test_wrong_csv_header_is_a_clear_error(tiny_deam, tmp_path, capsys):
     folder.mkdir()
     (folder / "arousal.csv").write_text("id,value\n2,0.1\n")
     code = main_arousal(["--annotations-dir", str(folder), "--audio-dir",
-                         str(tiny_deam / "MEMD_audio"), "--quiet"])
+                         str(tiny_deam / "MEMD_audio"), "--models-dir", str(tmp_path / "m"),
+                         "--quiet"])
     assert code == 2
     assert "first column must be 'song_id'" in capsys.readouterr().err
 
