@@ -39,7 +39,8 @@ def _probe(argv: list[str]) -> subprocess.CompletedProcess:
     """Run MAIN.py in a fresh interpreter; print the heavy modules it imported."""
     code = ("import runpy, sys\nsys.argv = %r\ntry:\n    runpy.run_path('MAIN.py', "
             "run_name='__main__')\nexcept SystemExit as exit:\n    status = exit.code\n"
-            "heavy = ('tensorflow', 'keras', 'librosa', 'scipy', 'pandas', 'matplotlib')\n"
+            "heavy = ('tensorflow', 'keras', 'librosa', 'numba', 'scipy.signal', 'pandas', "
+            "'matplotlib')\n"
             "print('IMPORTED', sorted(m for m in heavy if m in sys.modules))\n"
             "sys.exit(status)" % (["MAIN.py", *argv],))
     return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
