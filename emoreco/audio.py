@@ -1,4 +1,4 @@
-"""Decoding audio files to mono float32 at the feature sample rate."""
+"""Decoding audio files to mono float32 at the feature sample rate, block by block."""
 
 from __future__ import annotations
 
@@ -10,18 +10,34 @@ from emoreco.errors import AudioError
 
 AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".opus")
 SILENCE_PEAK = 1e-4  # peak amplitude below which a file counts as silent (-80 dBFS)
+SAMPLE_RATE_RANGE = (1000, 768_000)  # Hz; outside it a header is broken, not unusual
+MAX_CHANNELS = 64
+BLOCK_FRAMES = 1 << 18  # native-rate frames decoded at once (about 6 s at 44.1 kHz)
+
+
+def _check_stream(path: Path, rate: int, channels: int) -> None:
+    low, high = SAMPLE_RATE_RANGE
+    if not low <= rate <= high:
+        raise AudioError(f"{path}: sample rate {rate} Hz is outside {low}-{high} Hz "
+                         "(broken header?)")
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise AudioError(f"{path}: {channels} channels (1 to {MAX_CHANNELS} are readable)")
 
 
 def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) -> np.ndarray:
-    """Decode ``path`` to mono and resample it.
+    """Decode ``path`` to mono and resample it, one block at a time.
+
+    Blocks of the file are decoded, checked, averaged to mono and fed to soxr's
+    streaming high-quality resampler, so memory is set by the output (4 bytes per
+    sample at ``sample_rate``), never by the file at its native rate and channel count.
 
     Parameters
     ----------
     path : str or Path
         WAV, MP3, FLAC, OGG/Vorbis or Opus file; any sample rate and channel count.
     sample_rate : int
-        Output rate in Hz (soxr high-quality resampling, as ``librosa.load``, whose
-        output length ``ceil(n * sample_rate / native_rate)`` is kept).
+        Output rate in Hz. The output has ``ceil(n * sample_rate / native_rate)``
+        samples, as ``librosa.load`` (same soxr quality, identical values).
     min_duration_s : float
         Raise :class:`AudioError` if the decoded audio is shorter than this.
 
@@ -32,8 +48,8 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) 
     Raises
     ------
     AudioError
-        Missing, undecodable, empty (truncated), silent or too-short audio. The message
-        names the file.
+        Missing, undecodable, empty (truncated), non-finite, silent or too-short audio,
+        or an absurd sample rate or channel count. The message names the file.
     """
     import soundfile
     import soxr
@@ -41,26 +57,41 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) 
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"{path}: no such audio file")
+    parts: list[np.ndarray] = []
+    n_native = 0
     try:
-        data, native_rate = soundfile.read(path, dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, EOFError, OSError) as exc:
+        with soundfile.SoundFile(path) as source:
+            rate, channels = source.samplerate, source.channels
+            _check_stream(path, rate, channels)
+            resampler = (soxr.ResampleStream(rate, sample_rate, 1, dtype="float32",
+                                             quality="HQ") if rate != sample_rate else None)
+            for block in source.blocks(blocksize=BLOCK_FRAMES, dtype="float32",
+                                       always_2d=True):
+                if not np.isfinite(block).all():
+                    bad = n_native + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
+                    raise AudioError(f"{path}: decoded audio contains NaN or infinite samples "
+                                     f"(first at {bad / rate:.3f} s)")
+                mono = block.mean(axis=1) if channels > 1 else block[:, 0]
+                n_native += len(mono)
+                parts.append(resampler.resample_chunk(mono) if resampler else mono.copy())
+            if resampler is not None:
+                parts.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError, EOFError,
+            OSError) as exc:  # what libsndfile and its wrappers raise on a bad file
         raise AudioError(f"{path}: cannot decode audio ({exc})") from exc
-    if data.size == 0:
+    if n_native == 0:
         raise AudioError(f"{path}: decoded to 0 samples (empty or truncated file)")
-    mono = data.mean(axis=1)
-    if native_rate != sample_rate:
-        mono = _fit_length(soxr.resample(mono, native_rate, sample_rate, quality="HQ"),
-                           int(np.ceil(len(mono) * sample_rate / native_rate)))
+    mono = np.concatenate(parts) if len(parts) > 1 else parts[0]
+    del parts
+    mono = _fit_length(mono, int(np.ceil(n_native * sample_rate / rate)))
     duration_s = len(mono) / sample_rate
     if duration_s < min_duration_s:
         raise AudioError(
             f"{path}: audio is {duration_s:.2f} s long, at least {min_duration_s:.2f} s "
             "is needed (start offset + one window)")
-    if not np.isfinite(mono).all():
-        raise AudioError(f"{path}: decoded audio contains NaN or infinite samples")
     if np.abs(mono).max() < SILENCE_PEAK:
         raise AudioError(f"{path}: audio is silent (peak below {SILENCE_PEAK:g})")
-    return mono.astype(np.float32, copy=False)
+    return mono
 
 
 def _fit_length(samples: np.ndarray, length: int) -> np.ndarray:

@@ -64,7 +64,7 @@ class LabelledSongs:
 
     def features(self, song_id: int) -> SongFeatures:
         """Cached features of one song (extraction must have run)."""
-        features = self.cache.load(song_id)
+        features = self.cache.load(song_id, self.corpus.audio[song_id])
         if features is None:
             raise DataLayoutError(f"song {song_id}: features missing from the cache")
         return features

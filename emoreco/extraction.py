@@ -14,11 +14,17 @@ log = logging.getLogger(__name__)
 
 def _extract_one(song_id: int, audio_path: Path, params: FeatureParams,
                  cache: FeatureCache) -> tuple[int, str | None]:
-    """Worker: fill the cache for one song; return (id, error message or None)."""
+    """Worker: fill the cache for one song; return (id, error message or None).
+
+    Nothing a song does stops the corpus: unusable audio and read errors are reported
+    as such, anything else as an internal error with its type.
+    """
     try:
         song_features(audio_path, params, cache, song_id)
-    except EmorecoError as exc:
+    except (EmorecoError, OSError) as exc:
         return song_id, str(exc)
+    except Exception as exc:  # noqa: BLE001 - one song's bug must not lose the others
+        return song_id, f"{audio_path}: internal error {type(exc).__name__}: {exc}"
     return song_id, None
 
 
@@ -37,7 +43,13 @@ def extract_corpus(audio: dict[int, Path], params: FeatureParams, cache: Feature
     from joblib import Parallel, delayed
     from tqdm import tqdm
 
-    todo = {i: p for i, p in audio.items() if not cache.is_cached(i)}
+    todo = {}
+    for song_id, path in audio.items():
+        problem = cache.check(song_id, path)
+        if problem is not None:
+            if problem != "not cached":
+                log.warning("song %s: %s; recomputing", song_id, problem)
+            todo[song_id] = path
     failures: dict[int, str] = {}
     if not todo:
         return failures

@@ -9,6 +9,7 @@ scaler, model, clipping) -> :class:`emoreco.curves.EmotionCurve` -> a row per ti
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -91,14 +92,17 @@ class Predictor:
         """Shortest audio with one output time from 0 s."""
         return self.context_s + max(m.spec.span_s(m.params) for m in self.models.values())
 
-    def predict_file(self, path: str | Path, start_s: float,
-                     end_s: float | None = None) -> EmotionCurve:
-        """Curves of one file from ``start_s`` to ``end_s`` (default: end of the song)."""
+    def predict_file(self, path: str | Path, start_s: float, end_s: float | None = None,
+                     name: str | None = None) -> EmotionCurve:
+        """Curves of one file from ``start_s`` to ``end_s`` (default: end of the song).
+
+        ``name`` is the song's name in the outputs (default: the file name).
+        """
         path = Path(path)
         needed = max(start_s, self.context_s) + self.min_duration_s - self.context_s
         samples = load_audio(path, self.params.sample_rate, min_duration_s=needed)
         features = compute_song_features(samples, self.params)
-        curve = song_curve(path.name, features, self.models, start_s, end_s)
+        curve = song_curve(name or path.name, features, self.models, start_s, end_s)
         if not len(curve.times_s):
             raise ConfigError(f"{path}: --end {end_s:g} s leaves no complete window after "
                               f"--start {start_s:g} s")
@@ -128,17 +132,34 @@ def find_audio_files(inputs: Iterable[str | Path]) -> list[Path]:
     return list(dict.fromkeys(found))
 
 
-def predict_files(predictor: Predictor, files: list[Path], start_s: float,
-                  end_s: float | None, errors: dict[str, str],
+def unique_song_names(files: list[Path]) -> dict[Path, str]:
+    """A name per file, unique within the run: the file name, or, where two files share
+    it, the path relative to the folder that holds all the files."""
+    counts: dict[str, int] = {}
+    for path in files:
+        counts[path.name] = counts.get(path.name, 0) + 1
+    if all(count == 1 for count in counts.values()):
+        return {path: path.name for path in files}
+    common = Path(os.path.commonpath([str(p.resolve().parent) for p in files]))
+    return {path: (path.name if counts[path.name] == 1
+                   else path.resolve().relative_to(common).as_posix()) for path in files}
+
+
+def predict_files(predictor: Predictor, files: list[Path], names: dict[Path, str],
+                  start_s: float, end_s: float | None, errors: dict[str, str],
                   progress: bool = True) -> Iterator[EmotionCurve]:
     """Stream curves one file at a time; failures go to ``errors`` (file -> message).
 
-    Only one song's audio and features are in memory at a time.
+    Only one song's audio and features are in memory at a time. Nothing one file does
+    stops the batch: unusable audio and read errors are reported as such, anything else
+    as an internal error with its type.
     """
     from tqdm import tqdm
 
     for path in tqdm(files, desc="songs", unit="song", disable=not progress):
         try:
-            yield predictor.predict_file(path, start_s, end_s)
-        except EmorecoError as exc:
+            yield predictor.predict_file(path, start_s, end_s, names[path])
+        except (EmorecoError, OSError) as exc:
             errors[str(path)] = str(exc)
+        except Exception as exc:  # noqa: BLE001 - one song's bug must not lose the others
+            errors[str(path)] = f"{path}: internal error {type(exc).__name__}: {exc}"

@@ -174,8 +174,9 @@ def test_extract_command_fills_the_cache(tiny_deam, tmp_path):
                         "--target", "valence", "--jobs", "1", "--quiet"])
     assert code == 0
     [key_dir] = (tmp_path / "DEAM_mfccs").iterdir()
-    assert len(list(key_dir.glob("*.npy"))) == 8
-    assert len(list((tmp_path / "DEAM_chroma" / key_dir.name).glob("*.npy"))) == 8
+    assert len(list(key_dir.glob("MEMD_audio-*/*.npy"))) == 8
+    assert len(list(key_dir.glob("MEMD_audio-*/*.source.json"))) == 8
+    assert len(list((tmp_path / "DEAM_chroma" / key_dir.name).glob("*/*.npy"))) == 8
 
 
 @pytest.mark.parametrize("args, message", [

@@ -102,34 +102,36 @@ def test_extraction_skips_bad_files_and_caches_the_rest(tiny_deam, tmp_path):
     cache = FeatureCache(tmp_path / "cache", PARAMS)
     failures = extract_corpus(audio, PARAMS, cache, n_jobs=2, progress=False)
     assert sorted(failures) == sorted(bad)
-    for song_id in (int(p.stem) for p in good):
-        assert cache.load(song_id) is not None
+    for path in good:
+        assert cache.load(int(path.stem), path) is not None
 
 
 def test_cache_is_keyed_by_parameters_and_corrupt_files_are_recomputed(tiny_deam, tmp_path):
     path = sorted((tiny_deam / "MEMD_audio").glob("*.mp3"))[0]
     cache = FeatureCache(tmp_path, PARAMS)
     fresh = song_features(path, PARAMS, cache, 7)
-    assert (cache.mfcc_dir / "7.npy").is_file() and (cache.mfcc_dir / "params.json").is_file()
-    assert not list(cache.mfcc_dir.glob(".*tmp*"))  # atomic writes leave no temporary file
-    cached = cache.load(7)
+    [folder] = [d for d in cache.mfcc_root.iterdir() if d.is_dir()]
+    assert (folder / "7.npy").is_file() and (cache.mfcc_root / "params.json").is_file()
+    assert (folder / "7.source.json").is_file()
+    assert not list(folder.glob(".*tmp*"))  # atomic writes leave no temporary file
+    cached = cache.load(7, path)
     np.testing.assert_array_equal(cached.mfcc, fresh.mfcc)
     assert cached.duration_s == fresh.duration_s
 
     other = FeatureCache(tmp_path, FeatureParams(n_mfcc=20))
-    assert other.mfcc_dir != cache.mfcc_dir and other.load(7) is None
+    assert other.mfcc_root != cache.mfcc_root and other.load(7, path) is None
 
-    mfcc_file = cache.mfcc_dir / "7.npy"
-    assert cache.is_cached(7)
+    mfcc_file = folder / "7.npy"
+    assert cache.check(7, path) is None
     mfcc_file.write_bytes(mfcc_file.read_bytes()[:500])  # truncated
-    assert cache.load(7) is None and not cache.is_cached(7)
+    assert cache.load(7, path) is None and cache.check(7, path) == "corrupt cache file"
     np.save(mfcc_file, np.zeros((3, 5), np.float32))  # wrong shape
-    assert cache.load(7) is None and not cache.is_cached(7)
+    assert cache.load(7, path) is None and cache.check(7, path) is not None
     assert extract_corpus({7: path}, PARAMS, cache, n_jobs=1, progress=False) == {}
-    assert cache.is_cached(7)
+    assert cache.check(7, path) is None
     again = song_features(path, PARAMS, cache, 7)
     np.testing.assert_array_equal(again.mfcc, fresh.mfcc)
-    np.testing.assert_array_equal(cache.load(7).mfcc, fresh.mfcc)
+    np.testing.assert_array_equal(cache.load(7, path).mfcc, fresh.mfcc)
 
 
 def test_window_sets_align_with_annotations(tiny_deam, tmp_path):

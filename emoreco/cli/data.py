@@ -52,7 +52,7 @@ def extract_main(args: argparse.Namespace) -> int:
     """Fill the cache; exit 1 if no song could be read."""
     corpus, _, cache, failures = extract_features(args, args.target)
     log.info("%d songs cached in %s and %s", len(corpus.audio) - len(failures),
-             cache.mfcc_dir, cache.chroma_dir)
+             cache.mfcc_root, cache.chroma_root)
     return 1 if failures and len(failures) == len(corpus.audio) else 0
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from emoreco.cli.common import (DEFAULT_DATA, DEFAULT_MODELS, DEFAULT_RESULTS, finite_seconds,
                                 log)
-from emoreco.errors import ConfigError, EmorecoError
+from emoreco.errors import ConfigError
 from emoreco.features import grid_indices
 from emoreco.targets import TARGETS
 
@@ -60,33 +60,43 @@ def check_start(start_s: float, hop_s: float, context_s: float) -> None:
 
 
 def predict_main(args: argparse.Namespace) -> int:
-    """Predict, write every output, report failures; exit 1 if any song failed."""
-    from emoreco.predict import Predictor, find_audio_files, predict_files
-    from emoreco.report import output_paths, write_report
+    """Predict, write every output as one complete set, report failures.
+
+    Exit 1 if any song failed (the others are written), 2 for a user error.
+    """
+    from emoreco import __version__
+    from emoreco.output_set import OutputSet
+    from emoreco.predict import Predictor, find_audio_files, predict_files, unique_song_names
+    from emoreco.report import OUTPUT_NAMES, output_paths, write_report
 
     files = find_audio_files(args.inputs)
     pictures = args.plots if args.plots is not None else len(files) <= AUTO_PLOT_SONGS
-    paths = output_paths(args.out_dir, args.json, pictures, args.report)
-    existing = [str(p) for p in paths.values() if p.exists()]
-    if existing and not args.overwrite:
-        raise EmorecoError(f"{len(existing)} output file(s) exist ({', '.join(existing[:3])}"
-                           f"{', ...' if len(existing) > 3 else ''}); use --overwrite or --out-dir")
-    args.out_dir.mkdir(parents=True, exist_ok=True)  # fail now, not after the predictions
-    predictor = Predictor(args.models_dir,
-                          {target: getattr(args, f"{target}_model") for target in TARGETS})
-    check_start(args.start, predictor.params.hop_s, predictor.context_s)  # once, before any song
-    failures: dict[str, str] = {}
-    curves = list(predict_files(predictor, files, args.start, args.end, failures,
-                                progress=not args.quiet))
-    for message in failures.values():
-        print(f"failed: {message}", file=sys.stderr)
-    if not curves:
-        print("error: no song could be predicted", file=sys.stderr)
-        return 1
-    write_report(curves, paths, failures)
+    roles = output_paths(args.out_dir, args.json, pictures, args.report)
+    outputs = OutputSet(args.out_dir, [p.name for p in roles.values()], args.overwrite,
+                        known_names=tuple(OUTPUT_NAMES.values()))  # fails now, not at the end
+    try:
+        predictor = Predictor(args.models_dir,
+                              {target: getattr(args, f"{target}_model") for target in TARGETS})
+        check_start(args.start, predictor.params.hop_s, predictor.context_s)  # once
+        failures: dict[str, str] = {}
+        names = unique_song_names(files)
+        curves = list(predict_files(predictor, files, names, args.start, args.end, failures,
+                                    progress=not args.quiet))
+        for message in failures.values():
+            print(f"failed: {message}", file=sys.stderr)
+        if not curves:
+            print("error: no song could be predicted", file=sys.stderr)
+            return 1
+        write_report(curves, {role: outputs.path(p.name) for role, p in roles.items()},
+                     failures)
+        written = outputs.commit({"emoreco_version": __version__, "songs": len(curves),
+                                  "failures": failures, "start_s": args.start,
+                                  "end_s": args.end})
+    finally:
+        outputs.abandon()
     for curve in curves:
         item = curve.summary()
         log.info("%-28s arousal %+.3f  valence %+.3f  %s", item["song"], item["arousal_mean"],
                  item["valence_mean"], item["quadrant"])
-    log.info("wrote %s", ", ".join(str(p) for p in paths.values()))
+    log.info("wrote %s", ", ".join(map(str, written)))
     return 1 if failures else 0

@@ -1,0 +1,143 @@
+"""An output set that is complete or absent: staged, then moved into place.
+
+A run writes every file into a staging folder inside the output folder (created first,
+so an unwritable folder fails before any work). :meth:`OutputSet.commit` then records
+the move in a journal, removes the manifest, deletes the previous set's files that the
+new run does not produce, moves the new files into place and writes the manifest
+(``emoreco_run.json``: every file of the set with its size and SHA-256) last. So the
+manifest exists only beside a complete, consistent set; a run killed before the
+commit leaves the previous set untouched, and one killed during it is completed by the
+next run in that folder (:func:`recover`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import secrets
+import shutil
+from pathlib import Path
+from typing import Any
+
+from emoreco.atomic import atomic_path
+from emoreco.errors import EmorecoError
+
+log = logging.getLogger(__name__)
+MANIFEST = "emoreco_run.json"
+STAGING_PREFIX = ".emoreco-staging-"
+JOURNAL = "commit.json"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(out_dir: Path) -> dict[str, Any] | None:
+    """The manifest of the complete set in ``out_dir``, or None."""
+    try:
+        record = json.loads((out_dir / MANIFEST).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise EmorecoError(f"{out_dir / MANIFEST}: unreadable ({exc}); remove it") from exc
+    return record if isinstance(record, dict) else None
+
+
+def _finish(out_dir: Path, staging: Path) -> None:
+    """Carry out a written journal: remove old files, move new ones, write the manifest."""
+    journal = json.loads((staging / JOURNAL).read_text())
+    (out_dir / MANIFEST).unlink(missing_ok=True)
+    for name in journal["remove"]:
+        (out_dir / name).unlink(missing_ok=True)
+    for name in journal["files"]:
+        if (staging / name).exists():  # absent if moved before an interruption
+            os.replace(staging / name, out_dir / name)
+    with atomic_path(out_dir / MANIFEST) as tmp:
+        tmp.write_text(json.dumps(journal["manifest"], indent=1) + "\n")
+    shutil.rmtree(staging)
+
+
+def recover(out_dir: Path) -> None:
+    """Complete a commit that was interrupted; drop staging folders of killed runs."""
+    if not out_dir.is_dir():
+        return
+    for staging in sorted(out_dir.glob(STAGING_PREFIX + "*")):
+        if (staging / JOURNAL).is_file():
+            log.info("%s: completing an interrupted commit", out_dir)
+            _finish(out_dir, staging)
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+class OutputSet:
+    """The files of one run, staged until :meth:`commit`.
+
+    Parameters
+    ----------
+    out_dir : Path
+    names : list of str
+        The files this run will produce.
+    overwrite : bool
+        Replace a previous set (otherwise any existing file of the set, or a previous
+        manifest, is an error).
+    known_names : iterable of str
+        Files a previous run may have written without a manifest (older versions); with
+        ``overwrite`` they are removed when the new run does not produce them.
+
+    Raises
+    ------
+    EmorecoError
+        Outputs exist and ``overwrite`` is false.
+    OSError
+        The folder cannot be created or written (checked before any work).
+    """
+
+    def __init__(self, out_dir: Path, names: list[str], overwrite: bool,
+                 known_names: tuple[str, ...] = ()) -> None:
+        self.out_dir = out_dir
+        self.names = names
+        out_dir.mkdir(parents=True, exist_ok=True)
+        recover(out_dir)
+        previous = read_manifest(out_dir)
+        old = list(previous["files"]) if previous else [n for n in known_names
+                                                          if (out_dir / n).exists()]
+        clashing = sorted(set(old) | {n for n in names if (out_dir / n).exists()})
+        if clashing and not overwrite:
+            shown = ", ".join(str(out_dir / n) for n in clashing[:3])
+            raise EmorecoError(f"{len(clashing)} output file(s) exist ({shown}"
+                               f"{', ...' if len(clashing) > 3 else ''}); use --overwrite or "
+                               "--out-dir")
+        self.previous = old
+        self.staging = out_dir / f"{STAGING_PREFIX}{secrets.token_hex(4)}"
+        self.staging.mkdir()  # fails now on a read-only folder, before any work
+
+    def path(self, name: str) -> Path:
+        """Where to write file ``name`` of the set."""
+        assert name in self.names, f"{name} is not part of this output set"
+        return self.staging / name
+
+    def commit(self, description: dict[str, Any]) -> list[Path]:
+        """Move the staged files into place; return their final paths.
+
+        ``description`` goes into the manifest beside the list of files.
+        """
+        produced = [n for n in self.names if (self.staging / n).is_file()]
+        manifest = dict(description, files={
+            n: {"bytes": (self.staging / n).stat().st_size,
+                "sha256": _sha256(self.staging / n)} for n in produced})
+        journal = {"files": produced, "remove": [n for n in self.previous if n not in produced],
+                   "manifest": manifest}
+        with atomic_path(self.staging / JOURNAL) as tmp:
+            tmp.write_text(json.dumps(journal))
+        _finish(self.out_dir, self.staging)
+        return [self.out_dir / n for n in produced]
+
+    def abandon(self) -> None:
+        """Drop the staged files (the previous set stays as it was)."""
+        shutil.rmtree(self.staging, ignore_errors=True)
