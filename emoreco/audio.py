@@ -65,8 +65,9 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) 
             _check_stream(path, rate, channels)
             resampler = (soxr.ResampleStream(rate, sample_rate, 1, dtype="float32",
                                              quality="HQ") if rate != sample_rate else None)
-            for block in source.blocks(blocksize=BLOCK_FRAMES, dtype="float32",
-                                       always_2d=True):
+            # read() until it returns nothing: blocks() trusts the header's frame count and
+            # zero-pads a truncated MP3 to its announced length
+            while len(block := source.read(BLOCK_FRAMES, dtype="float32", always_2d=True)):
                 if not np.isfinite(block).all():
                     bad = n_native + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
                     raise AudioError(f"{path}: decoded audio contains NaN or infinite samples "

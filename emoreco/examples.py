@@ -64,9 +64,12 @@ class LabelledSongs:
 
     def features(self, song_id: int) -> SongFeatures:
         """Cached features of one song (extraction must have run)."""
-        features = self.cache.load(song_id, self.corpus.audio[song_id])
+        audio_path = self.corpus.audio[song_id]
+        features = self.cache.load(song_id, audio_path)
         if features is None:
-            raise DataLayoutError(f"song {song_id}: features missing from the cache")
+            raise DataLayoutError(f"song {song_id}: no usable cached features "
+                                  f"({self.cache.check(song_id, audio_path) or 'corrupt'}); "
+                                  "extract the corpus again")
         return features
 
     def annotation(self, song_id: int) -> AnnotationSeries:

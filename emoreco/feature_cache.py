@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,7 +24,6 @@ from emoreco.audio import load_audio
 from emoreco.config import FeatureParams
 from emoreco.features import N_CHROMA, SongFeatures, compute_song_features, frame_times
 
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -113,16 +111,13 @@ class FeatureCache:
         return mfcc, chroma
 
     def load(self, song_id: int, audio_path: Path) -> SongFeatures | None:
-        """The cached features, or None when absent, stale or unusable (logged)."""
-        problem = self.check(song_id, audio_path)
-        if problem is not None:
-            if problem != "not cached":
-                log.warning("song %s: %s; recomputing", song_id, problem)
+        """The cached features, or None when absent, stale or unusable (:meth:`check`
+        says why)."""
+        if self.check(song_id, audio_path) is not None:
             return None
         mfcc_path, chroma_path, _ = self._paths(song_id, audio_path)
         matrices = self._read(mfcc_path, chroma_path, header_only=False)
         if matrices is None:
-            log.warning("song %s: corrupt cache file; recomputing", song_id)
             return None
         mfcc, chroma = matrices
         n_frames = mfcc.shape[1]

@@ -40,13 +40,16 @@ class ScaledModel:
     params: FeatureParams
     scaler: Scaler
     call: Callable[[np.ndarray], np.ndarray]
+    batch_size: int = 512  # bounds the network's activations for hour-long songs
 
     def __call__(self, inputs: np.ndarray) -> np.ndarray:
-        """Predictions for a batch of inputs, shape (n,), clipped to [-1, 1]."""
-        if not len(inputs):
+        """Predictions for inputs (n, rows, columns), shape (n,), clipped to [-1, 1]."""
+        outputs = [np.asarray(self.call(self.scaler.apply(inputs[i:i + self.batch_size])),
+                              dtype=np.float32).reshape(-1)
+                   for i in range(0, len(inputs), self.batch_size)]
+        if not outputs:
             return np.zeros(0, np.float32)
-        output = np.asarray(self.call(self.scaler.apply(inputs)), dtype=np.float32)
-        return np.clip(output.reshape(-1), -1.0, 1.0)
+        return np.clip(np.concatenate(outputs), -1.0, 1.0)
 
 
 def song_curve(song: str, features: SongFeatures, models: Mapping[str, ScaledModel],
