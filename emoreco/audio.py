@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from emoreco.errors import AudioError
 
-AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".opus")
+AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".opus", ".oga", ".aif", ".aiff", ".aifc",
+                  ".m4a", ".m4b", ".aac", ".alac", ".wma", ".mka", ".mkv", ".mp4", ".m4v",
+                  ".mov", ".webm", ".wv", ".ape", ".ac3", ".caf", ".au", ".w64")
 SILENCE_PEAK = 1e-4  # peak amplitude below which a file counts as silent (-80 dBFS)
 SAMPLE_RATE_RANGE = (1000, 768_000)  # Hz; outside it a header is broken, not unusual
 MAX_CHANNELS = 64
@@ -24,17 +28,92 @@ def _check_stream(path: Path, rate: int, channels: int) -> None:
         raise AudioError(f"{path}: {channels} channels (1 to {MAX_CHANNELS} are readable)")
 
 
+Decoded = tuple[int, int, Iterator[np.ndarray]]  # native rate, channels, (n, channels) blocks
+
+
+@contextlib.contextmanager
+def _soundfile_stream(path: Path) -> Iterator[Decoded]:
+    """libsndfile (WAV, FLAC, MP3, OGG/Vorbis/Opus, AIFF, ...): the fast path."""
+    import soundfile
+
+    with soundfile.SoundFile(path) as source:
+        def blocks() -> Iterator[np.ndarray]:
+            # read() until it returns nothing: blocks() trusts the header's frame count
+            # and zero-pads a truncated MP3 to its announced length
+            while len(block := source.read(BLOCK_FRAMES, dtype="float32", always_2d=True)):
+                yield block
+
+        yield source.samplerate, source.channels, blocks()
+
+
+@contextlib.contextmanager
+def _ffmpeg_stream(path: Path) -> Iterator[Decoded]:
+    """FFmpeg through PyAV: M4A/AAC, ALAC, WMA, the audio track of MP4/MKV/WebM, ..."""
+    import av
+
+    with av.open(str(path), metadata_errors="ignore") as container:
+        if not container.streams.audio:
+            raise AudioError(f"{path}: no audio stream (only {len(container.streams)} "
+                             "other streams)")
+        stream = container.streams.audio[0]
+
+        def blocks() -> Iterator[np.ndarray]:
+            resampler = None  # to float32 planar, same rate and layout: no mixing by FFmpeg
+            for frame in container.decode(stream):
+                if resampler is None:
+                    resampler = av.AudioResampler(format="fltp", layout=frame.layout,
+                                                  rate=frame.sample_rate)
+                for converted in resampler.resample(frame):
+                    yield converted.to_ndarray().T
+            for converted in resampler.resample(None) if resampler is not None else ():
+                yield converted.to_ndarray().T
+
+        yield stream.rate, stream.channels, blocks()
+
+
+@contextlib.contextmanager
+def open_audio(path: Path) -> Iterator[Decoded]:
+    """Open ``path`` with libsndfile, or with FFmpeg where libsndfile cannot read it.
+
+    Yields
+    ------
+    (rate, channels, blocks)
+        Native sample rate, channel count, and an iterator of float32 blocks of shape
+        (n, channels).
+
+    Raises
+    ------
+    AudioError
+        Neither decoder can open the file; the message gives both reasons.
+    """
+    import av
+    import soundfile
+
+    with contextlib.ExitStack() as stack:
+        try:
+            decoded = stack.enter_context(_soundfile_stream(path))
+        except soundfile.LibsndfileError as sndfile_error:
+            try:
+                decoded = stack.enter_context(_ffmpeg_stream(path))
+            except (av.FFmpegError, ValueError, OSError, EOFError) as ffmpeg_error:
+                raise AudioError(f"{path}: cannot decode audio (libsndfile: {sndfile_error}; "
+                                 f"FFmpeg: {ffmpeg_error})") from ffmpeg_error
+        yield decoded
+
+
 def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) -> np.ndarray:
     """Decode ``path`` to mono and resample it, one block at a time.
 
-    Blocks of the file are decoded, checked, averaged to mono and fed to soxr's
-    streaming high-quality resampler, so memory is set by the output (4 bytes per
-    sample at ``sample_rate``), never by the file at its native rate and channel count.
+    Blocks of the file are decoded (:func:`open_audio`), checked, averaged to mono and
+    fed to soxr's streaming high-quality resampler, so memory is set by the output (4
+    bytes per sample at ``sample_rate``), never by the file at its native rate and
+    channel count.
 
     Parameters
     ----------
     path : str or Path
-        WAV, MP3, FLAC, OGG/Vorbis or Opus file; any sample rate and channel count.
+        Any file libsndfile or FFmpeg reads (WAV, MP3, FLAC, OGG, Opus, AIFF, M4A/AAC,
+        ALAC, WMA, MP4/MKV/WebM audio tracks, ...); any sample rate and channel count.
     sample_rate : int
         Output rate in Hz. The output has ``ceil(n * sample_rate / native_rate)``
         samples, as ``librosa.load`` (same soxr quality, identical values).
@@ -51,6 +130,7 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) 
         Missing, undecodable, empty (truncated), non-finite, silent or too-short audio,
         or an absurd sample rate or channel count. The message names the file.
     """
+    import av
     import soundfile
     import soxr
 
@@ -60,25 +140,22 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) 
     parts: list[np.ndarray] = []
     n_native = 0
     try:
-        with soundfile.SoundFile(path) as source:
-            rate, channels = source.samplerate, source.channels
+        with open_audio(path) as (rate, channels, blocks):
             _check_stream(path, rate, channels)
             resampler = (soxr.ResampleStream(rate, sample_rate, 1, dtype="float32",
                                              quality="HQ") if rate != sample_rate else None)
-            # read() until it returns nothing: blocks() trusts the header's frame count and
-            # zero-pads a truncated MP3 to its announced length
-            while len(block := source.read(BLOCK_FRAMES, dtype="float32", always_2d=True)):
+            for block in blocks:
                 if not np.isfinite(block).all():
                     bad = n_native + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
                     raise AudioError(f"{path}: decoded audio contains NaN or infinite samples "
                                      f"(first at {bad / rate:.3f} s)")
-                mono = block.mean(axis=1) if channels > 1 else block[:, 0]
+                mono = block.mean(axis=1, dtype=np.float32) if channels > 1 else block[:, 0]
                 n_native += len(mono)
                 parts.append(resampler.resample_chunk(mono) if resampler else mono.copy())
             if resampler is not None:
                 parts.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
-    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError, EOFError,
-            OSError) as exc:  # what libsndfile and its wrappers raise on a bad file
+    except (soundfile.LibsndfileError, av.FFmpegError, RuntimeError, TypeError, ValueError,
+            EOFError, OSError) as exc:  # what the decoders raise on a damaged file
         raise AudioError(f"{path}: cannot decode audio ({exc})") from exc
     if n_native == 0:
         raise AudioError(f"{path}: decoded to 0 samples (empty or truncated file)")
@@ -89,7 +166,7 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) 
     if duration_s < min_duration_s:
         raise AudioError(
             f"{path}: audio is {duration_s:.2f} s long, at least {min_duration_s:.2f} s "
-            "is needed (start offset + one window)")
+            "is needed")
     if np.abs(mono).max() < SILENCE_PEAK:
         raise AudioError(f"{path}: audio is silent (peak below {SILENCE_PEAK:g})")
     return mono

@@ -32,7 +32,8 @@ class EmotionCurve:
     times_s : np.ndarray, shape (n,)
         Output times (see :mod:`emoreco.windows` for what each refers to).
     values : mapping of str to np.ndarray, each shape (n,)
-        One curve per target (``"arousal"``, ``"valence"``, ...), in [-1, 1].
+        One curve per target (``"arousal"``, ``"valence"``, ...), in [-1, 1]; NaN at
+        times where the target's input is incomplete (valence's first 2.5 s).
     """
 
     song: str
@@ -55,8 +56,8 @@ class EmotionCurve:
                                   "start_s": float(self.times_s[0]),
                                   "end_s": float(self.times_s[-1])}
         for target, curve in self.values.items():
-            record[f"{target}_mean"] = float(np.mean(curve))
-            record[f"{target}_std"] = float(np.std(curve))
+            record[f"{target}_mean"] = float(np.nanmean(curve))
+            record[f"{target}_std"] = float(np.nanstd(curve))
         if "arousal" in self.values and "valence" in self.values:
             record["quadrant"] = quadrant(record["valence_mean"], record["arousal_mean"])
         return record

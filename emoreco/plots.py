@@ -72,10 +72,13 @@ def plane_figure(curves: Sequence[EmotionCurve]) -> Any:
         axis.text(0.55 if positive_v else -0.55, 0.9 if positive_a else -0.9, label,
                   ha="center", va="center", fontsize=10, color="dimgray", style="italic")
     for curve in curves:
-        line, = axis.plot(curve.valence, curve.arousal, linewidth=1.0, alpha=0.7)
-        axis.plot(curve.valence[0], curve.arousal[0], "o", color=line.get_color(), markersize=4)
-        axis.plot(curve.valence.mean(), curve.arousal.mean(), "*", color=line.get_color(),
-                  markersize=14, markeredgecolor="black", label=curve.song)
+        both = np.isfinite(curve.valence) & np.isfinite(curve.arousal)
+        valence, arousal = curve.valence[both], curve.arousal[both]
+        line, = axis.plot(valence, arousal, linewidth=1.0, alpha=0.7)
+        axis.plot(valence[:1], arousal[:1], "o", color=line.get_color(), markersize=4)
+        axis.plot(np.nanmean(curve.valence), np.nanmean(curve.arousal), "*",
+                  color=line.get_color(), markersize=14, markeredgecolor="black",
+                  label=curve.song)
     axis.set(xlim=(-1, 1), ylim=(-1, 1), xlabel="valence", ylabel="arousal",
              title="Valence-arousal trajectories (dot: start, star: mean)")
     axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
@@ -87,8 +90,8 @@ def means_figure(curves: Sequence[EmotionCurve]) -> Any:
     figure, axis = _figure(max(5, 1.2 * len(curves)), 3.6)
     positions = np.arange(len(curves))
     for offset, target in ((-0.2, "valence"), (0.2, "arousal")):
-        means = [c.values[target].mean() for c in curves]
-        spreads = [c.values[target].std() for c in curves]
+        means = [np.nanmean(c.values[target]) for c in curves]
+        spreads = [np.nanstd(c.values[target]) for c in curves]
         axis.bar(positions + offset, means, 0.4, yerr=spreads, capsize=3, label=target,
                  color=COLOURS[target])
     axis.axhline(0, color="grey", linewidth=0.8)

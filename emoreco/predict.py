@@ -8,10 +8,13 @@ scaler, model, clipping) -> :class:`emoreco.curves.EmotionCurve` -> a row per ti
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+import numpy as np
 
 from emoreco.audio import AUDIO_SUFFIXES, load_audio
 from emoreco.config import FeatureParams
@@ -87,30 +90,62 @@ class Predictor:
         """Audio needed before the first output time (the longest context)."""
         return max(m.spec.context_s(m.params) for m in self.models.values())
 
-    @property
-    def min_duration_s(self) -> float:
-        """Shortest audio with one output time from 0 s."""
-        return self.context_s + max(m.spec.span_s(m.params) for m in self.models.values())
+    def min_duration_s(self, start_s: float = 0.0) -> float:
+        """Shortest audio with a value of every target at or after ``start_s`` (3 s from
+        0 s: one valence context)."""
+        return max(max(start_s, m.spec.context_s(m.params)) + m.spec.span_s(m.params)
+                   for m in self.models.values())
 
-    def predict_file(self, path: str | Path, start_s: float, end_s: float | None = None,
+    def predict_file(self, path: str | Path, start_s: float = 0.0, end_s: float | None = None,
                      name: str | None = None) -> EmotionCurve:
-        """Curves of one file from ``start_s`` to ``end_s`` (default: end of the song).
+        """Curves of one file from ``start_s`` (default: the whole song) to ``end_s``.
 
         ``name`` is the song's name in the outputs (default: the file name).
         """
         path = Path(path)
-        needed = max(start_s, self.context_s) + self.min_duration_s - self.context_s
-        samples = load_audio(path, self.params.sample_rate, min_duration_s=needed)
+        samples = load_audio(path, self.params.sample_rate,
+                             min_duration_s=self.min_duration_s(start_s))
         features = compute_song_features(samples, self.params)
         curve = song_curve(name or path.name, features, self.models, start_s, end_s)
-        if not len(curve.times_s):
-            raise ConfigError(f"{path}: --end {end_s:g} s leaves no complete window after "
-                              f"--start {start_s:g} s")
+        empty = [t for t, values in curve.values.items() if not np.isfinite(values).any()]
+        if empty:
+            raise ConfigError(f"{path}: --end {end_s:g} s leaves no complete {empty[0]} input "
+                              f"after {start_s:g} s")
         return curve
 
 
-def find_audio_files(inputs: Iterable[str | Path]) -> list[Path]:
-    """Expand files and folders (non-recursive) into a sorted list of audio files.
+def _walk(folder: Path, recursive: bool, seen_folders: set[tuple[int, int]]) -> Iterator[Path]:
+    """Files of ``folder`` (and, if ``recursive``, of its subfolders), sorted by name.
+
+    Symbolic links are followed, each real folder once, so a link loop ends.
+    """
+    stat = folder.stat()
+    if (stat.st_dev, stat.st_ino) in seen_folders:
+        return
+    seen_folders.add((stat.st_dev, stat.st_ino))
+    entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    for entry in entries:
+        if entry.is_file():
+            yield entry
+    if recursive:
+        for entry in entries:
+            if entry.is_dir():
+                yield from _walk(entry, recursive, seen_folders)
+
+
+def find_audio_files(inputs: Iterable[str | Path], recursive: bool = False,
+                     pattern: str | None = None) -> list[Path]:
+    """Expand files and folders into a list of audio files, each listed once.
+
+    Parameters
+    ----------
+    inputs : iterable of path
+        Files are taken as given (any name); folders contribute their audio files
+        (:data:`AUDIO_SUFFIXES`), sorted by name.
+    recursive : bool
+        Also search subfolders (symbolic links followed, each folder once).
+    pattern : str, optional
+        Shell pattern that a folder's file names must match (``*.m4a``, ``*live*``).
 
     Raises
     ------
@@ -118,18 +153,25 @@ def find_audio_files(inputs: Iterable[str | Path]) -> list[Path]:
         A path that does not exist, or no audio file at all.
     """
     found: list[Path] = []
+    seen_folders: set[tuple[int, int]] = set()
     for item in map(Path, inputs):
         if item.is_dir():
-            found.extend(sorted(p for p in item.iterdir()
-                                if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES))
+            found.extend(p for p in _walk(item, recursive, seen_folders)
+                         if p.suffix.lower() in AUDIO_SUFFIXES
+                         and (pattern is None or fnmatch.fnmatch(p.name, pattern)))
         elif item.is_file():
             found.append(item)
         else:
             raise DataLayoutError(f"{item}: no such file or folder")
-    if not found:
-        raise DataLayoutError("no audio files (" + ", ".join(AUDIO_SUFFIXES) + ") in "
-                              + ", ".join(map(str, inputs)))
-    return list(dict.fromkeys(found))
+    unique: dict[Path, Path] = {}
+    for path in found:
+        unique.setdefault(path.resolve(), path)  # the same file by two routes: once
+    if not unique:
+        raise DataLayoutError("no audio files (" + " ".join(AUDIO_SUFFIXES) + ") in "
+                              + ", ".join(map(str, inputs))
+                              + ("" if recursive else "; add -r for subfolders")
+                              + (f" matching {pattern!r}" if pattern else ""))
+    return list(unique.values())
 
 
 def unique_song_names(files: list[Path]) -> dict[Path, str]:

@@ -33,14 +33,18 @@ def output_paths(out_dir: str | Path, with_json: bool = False, pictures: bool = 
 
 
 def _number(value: object) -> object:
-    return f"{value:.4f}" if isinstance(value, float) else value
+    """4 decimals for floats; NaN (no value at that time) as an empty cell."""
+    if isinstance(value, float):
+        return "" if value != value else f"{value:.4f}"
+    return value
 
 
 def write_tables(curves: Sequence[EmotionCurve], paths: dict[str, Path]) -> None:
     """The per-step CSV, the per-song summary CSV and (if in ``paths``) the JSON.
 
     ``TestSongPredicted.csv``: ``song, time_s, arousal, valence``, one row per song and
-    time step, values with 4 decimals.
+    time step, values with 4 decimals, empty where a target has no value (valence
+    before its first full context).
     """
     with atomic_path(paths["table"]) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle)
@@ -57,8 +61,9 @@ def write_tables(curves: Sequence[EmotionCurve], paths: dict[str, Path]) -> None
             writer.writerow([_number(summary[k]) for k in SUMMARY_COLUMNS])
     if "json" in paths:
         record = [dict(c.summary(), time_s=c.times_s.tolist(),
-                       arousal=np.round(c.arousal, 4).tolist(),
-                       valence=np.round(c.valence, 4).tolist()) for c in curves]
+                       arousal=[None if v != v else round(v, 4) for v in c.arousal.tolist()],
+                       valence=[None if v != v else round(v, 4) for v in c.valence.tolist()])
+                  for c in curves]
         with atomic_path(paths["json"]) as tmp:
             tmp.write_text(json.dumps(record, indent=1))
 

@@ -17,7 +17,6 @@ from emoreco.curves import EmotionCurve
 from emoreco.features import SongFeatures
 from emoreco.scaler import Scaler
 from emoreco.targets import TargetSpec
-from emoreco.windows import output_times
 
 
 @dataclass(frozen=True)
@@ -53,8 +52,8 @@ class ScaledModel:
 
 
 def song_curve(song: str, features: SongFeatures, models: Mapping[str, ScaledModel],
-               start_s: float, end_s: float | None = None) -> EmotionCurve:
-    """Curves of every target in ``models`` for one song, on one shared time axis.
+               start_s: float = 0.0, end_s: float | None = None) -> EmotionCurve:
+    """Curves of every target in ``models`` for one song, on one time axis.
 
     Parameters
     ----------
@@ -65,21 +64,34 @@ def song_curve(song: str, features: SongFeatures, models: Mapping[str, ScaledMod
     models : mapping of str to ScaledModel
         Target name -> model; all share ``hop_s``.
     start_s, end_s : float
-        Time span wanted; the axis holds the times at which every model has a complete
-        input (:func:`emoreco.windows.output_times`).
+        Time span wanted (default: the whole song). Each target has values at the times
+        where its input is complete (:meth:`TargetSpec.output_times`): arousal from the
+        first full window, valence from the first full context.
 
     Returns
     -------
     EmotionCurve
-        Possibly with zero time steps when the song or span is too short.
+        Times from the earliest to the latest value of any target; a target's curve is
+        NaN where its input is incomplete. Zero time steps when the song or span is too
+        short for every target.
     """
     params = _common_params(models)
-    context = max(m.spec.context_s(m.params) for m in models.values())
-    span = max(m.spec.span_s(m.params) for m in models.values())
-    times = output_times(features.duration_s, params, context, span, start_s, end_s)
-    values = {name: model(model.spec.build_inputs(features, times, model.params))
-              for name, model in models.items()}
-    return EmotionCurve(song, times, values)
+    per_target = {name: m.spec.output_times(features.duration_s, m.params, start_s, end_s)
+                  for name, m in models.items()}
+    nonempty = [times for times in per_target.values() if len(times)]
+    if not nonempty:
+        return EmotionCurve(song, np.zeros(0), {name: np.zeros(0, np.float32) for name in models})
+    first = min(times[0] for times in nonempty)
+    last = max(times[-1] for times in nonempty)
+    axis = first + params.hop_s * np.arange(int(round((last - first) / params.hop_s)) + 1)
+    values = {}
+    for name, model in models.items():
+        times = per_target[name]
+        curve = np.full(len(axis), np.nan, np.float32)
+        index = np.round((times - first) / params.hop_s).astype(np.int64)
+        curve[index] = model(model.spec.build_inputs(features, times, model.params))
+        values[name] = curve
+    return EmotionCurve(song, axis, values)
 
 
 def _common_params(models: Mapping[str, ScaledModel]) -> FeatureParams:

@@ -50,3 +50,47 @@ def trained_models(tiny_deam: Path, tmp_path_factory: pytest.TempPathFactory) ->
     assert main_arousal(common) == 0
     assert main_valence(common) == 0
     return work
+
+
+def write_with_pyav(path: Path, samples: np.ndarray, rate: int, codec: str,
+                    container: str | None = None, video: bool = False) -> Path:
+    """Encode ``samples`` (channels, n) in [-1, 1] with FFmpeg through PyAV.
+
+    ``video`` adds a small MPEG-4 video stream first, as in a music video file.
+    """
+    import av
+
+    layout = "stereo" if samples.shape[0] == 2 else "mono"
+    with av.open(str(path), "w", format=container) as sink:
+        if video:
+            picture = sink.add_stream("mpeg4", rate=10)
+            picture.width, picture.height, picture.pix_fmt = 64, 64, "yuv420p"
+        stream = sink.add_stream(codec, rate=rate)
+        stream.layout = layout
+        if codec == "wmav2":
+            stream.bit_rate = 128000
+        sample_format = stream.codec_context.format
+        scale = {"s16": 32767, "s32": 2**31 - 1}.get(sample_format.name.rstrip("p"), 1)
+        size = 1024
+        for start in range(0, samples.shape[1], size):
+            chunk = samples[:, start:start + size] * scale
+            dtype = {"s16": np.int16, "s32": np.int32}.get(sample_format.name.rstrip("p"),
+                                                            np.float32)
+            data = chunk if sample_format.is_planar else chunk.T.reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data, dtype=dtype),
+                                               format=sample_format.name, layout=layout)
+            frame.sample_rate, frame.pts = rate, start
+            for packet in stream.encode(frame):
+                sink.mux(packet)
+        for packet in stream.encode(None):
+            sink.mux(packet)
+        if video:
+            for number in range(int(samples.shape[1] / rate * 10)):
+                image = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8),
+                                                   format="rgb24")
+                image.pts = number
+                for packet in picture.encode(image):
+                    sink.mux(packet)
+            for packet in picture.encode(None):
+                sink.mux(packet)
+    return path

@@ -82,9 +82,14 @@ def test_predictions_for_mixed_formats_and_rates(trained_models, tiny_deam, tmp_
                                            "demo_song_3.flac", "demo_song_4.ogg"]
     for _, song in table.groupby("song"):
         times = song.time_s.to_numpy()
-        assert times[0] == 15.0 and np.allclose(np.diff(times), 0.5)
-        assert times[-1] == 38.5  # 40-s songs: the last 1.5 s window ends at 40 s
+        assert times[0] == 0.0 and np.allclose(np.diff(times), 0.5)  # the whole song
+        assert times[-1] == 39.5  # 40-s songs: the last 0.5 s valence segment ends at 40 s
+        arousal = song.time_s[song.arousal.notna()]
+        valence = song.time_s[song.valence.notna()]
+        assert (arousal.iloc[0], arousal.iloc[-1]) == (0.0, 38.5)  # 1.5-s windows
+        assert (valence.iloc[0], valence.iloc[-1]) == (2.5, 39.5)  # after a 2.5-s context
     assert table[["arousal", "valence"]].abs().max().max() <= 1.0
+    assert table.arousal.notna().sum() == 4 * 78 and table.valence.notna().sum() == 4 * 75
     summary = pd.read_csv(out / "TestSongSummary.csv")
     assert set(summary.quadrant) <= {"happy / excited", "angry / tense", "sad / depressed",
                                      "calm / relaxed"}
@@ -96,10 +101,12 @@ def test_predictions_for_mixed_formats_and_rates(trained_models, tiny_deam, tmp_
 def test_start_and_end_select_the_time_span(trained_models, tiny_deam, tmp_path):
     song = tiny_deam / "test_songs" / "demo_song_1.mp3"
     out = tmp_path / "out"
-    assert _predict(trained_models / "models", [song], out, "--end", "23.5") == 0
+    assert _predict(trained_models / "models", [song], out, "--start", "15", "--end",
+                    "23.5") == 0
     table = pd.read_csv(out / "TestSongPredicted.csv")
-    # the last window [22.0, 23.5) ends at --end: 15 steps
-    assert table.time_s.tolist() == [15.0 + 0.5 * k for k in range(15)]
+    # the last arousal window [22.0, 23.5) and valence segment [23.0, 23.5) end at --end
+    assert table.time_s.tolist() == [15.0 + 0.5 * k for k in range(17)]
+    assert table.arousal.notna().sum() == 15 and table.valence.notna().all()  # valence to 23
 
 
 def test_a_corrupt_file_is_reported_and_the_others_written(trained_models, tiny_deam,
@@ -147,18 +154,22 @@ def test_short_songs_and_bad_spans_get_clear_messages(trained_models, tmp_path, 
 
     from conftest import sine_clip
 
+    tiny = tmp_path / "tiny.wav"
+    soundfile.write(tiny, sine_clip(2.9, 16000), 16000)
+    assert _predict(trained_models / "models", [tiny], tmp_path / "t") == 1
+    assert "tiny.wav: audio is 2.90 s long, at least 3.00 s is needed" in capsys.readouterr().err
     short = tmp_path / "short.wav"
-    soundfile.write(short, sine_clip(12.0, 16000), 16000)
-    assert _predict(trained_models / "models", [short], tmp_path / "o") == 1
+    soundfile.write(short, sine_clip(12.0, 16000), 16000)  # shorter than DEAM's 15 s offset
+    assert _predict(trained_models / "models", [short], tmp_path / "o") == 0
+    assert _predict(trained_models / "models", [short], tmp_path / "d", "--start", "15") == 1
     assert "at least 16.50 s is needed" in capsys.readouterr().err
     # a --start off the grid is refused once, before any song, with exit code 2
     shutil.copy(short, tmp_path / "copy.wav")
     assert _predict(trained_models / "models", [short, tmp_path / "copy.wav"],
-                    tmp_path / "o", "--start", "15.2") == 2
+                    tmp_path / "s", "--start", "15.2") == 2
     assert capsys.readouterr().err.strip().splitlines() == [
         "error: --start must be a multiple of 0.5 s"]
-    assert _predict(trained_models / "models", [short], tmp_path / "o", "--start", "1") == 2
-    assert "--start must be at least 2.5 s (the valence context)" in capsys.readouterr().err
+
     assert _predict(trained_models / "models", [tmp_path / "nothing"], tmp_path / "o") == 2
     assert "no such file or folder" in capsys.readouterr().err
 
@@ -198,7 +209,7 @@ def test_empty_folder_and_inverted_span_are_refused(trained_models, tiny_deam, t
     assert "no audio files" in capsys.readouterr().err
     song = tiny_deam / "test_songs" / "demo_song_1.mp3"
     with pytest.raises(SystemExit) as exit_info:  # refused by the parser, before any work
-        _predict(trained_models / "models", [song], tmp_path / "o", "--end", "10")
+        _predict(trained_models / "models", [song], tmp_path / "o", "--start", "15", "--end", "10")
     assert exit_info.value.code == 2
     assert "--end (10.0) must be after --start (15.0)" in capsys.readouterr().err
 

@@ -288,5 +288,6 @@ def test_an_hour_long_file_stays_under_1_gb(trained_models, tmp_path):
     peak_mb = int(out.stdout.split()[-1]) / 1024
     path.unlink()
     table = pd.read_csv(tmp_path / "out" / "TestSongPredicted.csv")
-    assert table.time_s.iloc[-1] == pytest.approx(3600 - 1.5, abs=0.6)
+    assert table.time_s.iloc[-1] == 3599.5 and table.arousal.notna().sum() == 7198
+    print(f"peak memory of MAIN.py on a 60-min 48 kHz stereo WAV: {peak_mb:.0f} MB")
     assert peak_mb < 1024, f"peak {peak_mb:.0f} MB"

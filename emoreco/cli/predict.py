@@ -25,14 +25,19 @@ def predict_parser() -> argparse.ArgumentParser:
                     "models; write a CSV, a summary, pictures and an offline HTML report.")
     parser.add_argument("inputs", nargs="*", type=Path, default=[DEFAULT_DATA / "test_songs"],
                         help="audio files and/or folders (default: data/test_songs)")
+    parser.add_argument("-r", "--recursive", action="store_true",
+                        help="also look for audio in the folders' subfolders")
+    parser.add_argument("--glob", metavar="PATTERN",
+                        help="only files whose name matches this shell pattern, e.g. '*.m4a'")
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS)
     for target in TARGETS:
         parser.add_argument(f"--{target}-model", default=target, dest=f"{target}_model",
                             help=f"model name (default: {target})")
-    parser.add_argument("--start", type=finite_seconds, default=15.0,
-                        help="first time step in seconds (default: 15, as DEAM)")
+    parser.add_argument("--start", type=finite_seconds, default=None,
+                        help="first time step in seconds (default: the whole song, arousal "
+                             "from 0 s and valence from 2.5 s; --start 15 is DEAM's convention)")
     parser.add_argument("--end", type=finite_seconds, default=None,
-                        help="last window ends by this time (default: end of the song)")
+                        help="inputs end by this time (default: end of the song)")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_RESULTS,
                         help=f"where the CSVs, pictures and report go (default: {DEFAULT_RESULTS})")
     parser.add_argument("--json", action="store_true", help="also write TestSongPredicted.json")
@@ -48,15 +53,13 @@ def predict_parser() -> argparse.ArgumentParser:
 
 def validate_span(args: argparse.Namespace) -> None:
     """``--end`` after ``--start``."""
-    if args.end is not None and args.end <= args.start:
-        raise ConfigError(f"--end ({args.end}) must be after --start ({args.start})")
+    if args.end is not None and args.end <= (args.start or 0.0):
+        raise ConfigError(f"--end ({args.end}) must be after --start ({args.start or 0.0})")
 
 
-def check_start(start_s: float, hop_s: float, context_s: float) -> None:
-    """``--start`` on the models' time grid and after the longest input context."""
+def check_start(start_s: float, hop_s: float) -> None:
+    """``--start`` on the models' time grid."""
     grid_indices(np.array([start_s]), hop_s, f"--start must be a multiple of {hop_s:g} s")
-    if start_s < context_s:
-        raise ConfigError(f"--start must be at least {context_s:g} s (the valence context)")
 
 
 def predict_main(args: argparse.Namespace) -> int:
@@ -69,7 +72,7 @@ def predict_main(args: argparse.Namespace) -> int:
     from emoreco.predict import Predictor, find_audio_files, predict_files, unique_song_names
     from emoreco.report import OUTPUT_NAMES, output_paths, write_report
 
-    files = find_audio_files(args.inputs)
+    files = find_audio_files(args.inputs, args.recursive, args.glob)
     pictures = args.plots if args.plots is not None else len(files) <= AUTO_PLOT_SONGS
     roles = output_paths(args.out_dir, args.json, pictures, args.report)
     outputs = OutputSet(args.out_dir, [p.name for p in roles.values()], args.overwrite,
@@ -77,10 +80,11 @@ def predict_main(args: argparse.Namespace) -> int:
     try:
         predictor = Predictor(args.models_dir,
                               {target: getattr(args, f"{target}_model") for target in TARGETS})
-        check_start(args.start, predictor.params.hop_s, predictor.context_s)  # once
+        start = 0.0 if args.start is None else args.start
+        check_start(start, predictor.params.hop_s)  # once, before any song
         failures: dict[str, str] = {}
         names = unique_song_names(files)
-        curves = list(predict_files(predictor, files, names, args.start, args.end, failures,
+        curves = list(predict_files(predictor, files, names, start, args.end, failures,
                                     progress=not args.quiet))
         for message in failures.values():
             print(f"failed: {message}", file=sys.stderr)

@@ -1,0 +1,123 @@
+"""Every format a music library holds, decoded and compared with the signal it came from.
+
+The files are written by the tests themselves with FFmpeg (PyAV) or libsndfile.
+"""
+
+import numpy as np
+import pytest
+import soundfile
+import soxr
+
+from conftest import write_with_pyav
+from emoreco.audio import load_audio
+from emoreco.errors import AudioError
+
+RATE = 44100
+SECONDS = 3.0
+
+
+@pytest.fixture(scope="module")
+def source() -> np.ndarray:
+    """Stereo test signal (2, n): a chord with a slow loudness change, right at half level."""
+    t = np.arange(int(RATE * SECONDS)) / RATE
+    mono = (0.3 * np.sin(2 * np.pi * 440 * t) + 0.2 * np.sin(2 * np.pi * 659.3 * t)
+            + 0.1 * np.sin(2 * np.pi * 1100 * t)) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.5 * t))
+    return np.stack([mono, 0.5 * mono]).astype(np.float32)
+
+
+def _expected(source: np.ndarray, rate: int) -> np.ndarray:
+    """What load_audio should return: mean of the channels, resampled to 12 kHz."""
+    mono = source.mean(axis=0)
+    if rate != RATE:
+        mono = soxr.resample(mono, RATE, rate, quality="HQ")
+    return soxr.resample(mono, rate, 12000, quality="HQ")
+
+
+def _aligned_error(decoded: np.ndarray, expected: np.ndarray) -> tuple[int, float]:
+    """(lag in samples, RMS error relative to the signal's RMS) after the best alignment
+    within +-60 ms (lossy encoders add a delay)."""
+    middle = slice(1200, len(expected) - 1200)
+    best = None
+    for lag in range(-720, 721):
+        window = decoded[middle.start + lag:middle.stop + lag]
+        if len(window) != middle.stop - middle.start:
+            continue
+        error = np.sqrt(np.mean((window - expected[middle]) ** 2))
+        if best is None or error < best[1]:
+            best = (lag, error)
+    assert best is not None
+    return best[0], best[1] / np.sqrt(np.mean(expected[middle] ** 2))
+
+
+LOSSLESS = [("flac.mkv", "flac", None), ("alac.m4a", "alac", None), ("pcm.aiff", "pcm_s16be",
+                                                                   None)]
+LOSSY = [("aac.m4a", "aac", None), ("opus.webm", "libopus", "webm"), ("opus.opus", "libopus",
+                                                                       "ogg"),
+         ("wma.wma", "wmav2", "asf")]
+
+
+@pytest.mark.parametrize("name, codec, container", LOSSLESS)
+def test_lossless_files_decode_to_the_source(tmp_path, source, name, codec, container):
+    path = write_with_pyav(tmp_path / name, source, RATE, codec, container)
+    decoded = load_audio(path, 12000)
+    expected = _expected(source, RATE)
+    assert abs(len(decoded) - len(expected)) <= 1
+    n = min(len(decoded), len(expected))
+    np.testing.assert_allclose(decoded[:n], expected[:n], atol=2e-4)  # 16-bit quantisation
+
+
+@pytest.mark.parametrize("name, codec, container", LOSSY)
+def test_lossy_files_decode_to_the_source_up_to_codec_noise(tmp_path, source, name, codec,
+                                                            container):
+    rate = 48000 if codec == "libopus" else RATE  # Opus runs at 48 kHz
+    signal = source if rate == RATE else np.stack(
+        [soxr.resample(c, RATE, rate, quality="HQ") for c in source])
+    path = write_with_pyav(tmp_path / name, signal, rate, codec, container)
+    decoded = load_audio(path, 12000)
+    lag, error = _aligned_error(decoded, _expected(source, RATE))
+    assert abs(lag) < 720 and error < 0.1, (lag, error)
+
+
+def test_the_audio_track_of_a_video_file(tmp_path, source):
+    path = write_with_pyav(tmp_path / "clip.mp4", source, RATE, "aac", video=True)
+    lag, error = _aligned_error(load_audio(path, 12000), _expected(source, RATE))
+    assert error < 0.1
+
+
+def test_soundfile_formats_still_take_the_fast_path(tmp_path, source, monkeypatch):
+    import av
+
+    def no_ffmpeg(*args, **kwargs):
+        raise AssertionError("FFmpeg was used for a file libsndfile reads")
+
+    monkeypatch.setattr(av, "open", no_ffmpeg)
+    for name, subtype in (("a.wav", "PCM_16"), ("a.flac", "PCM_16"), ("a.ogg", "VORBIS"),
+                          ("a.aiff", "PCM_16")):
+        soundfile.write(tmp_path / name, source.T, RATE, subtype=subtype)
+        assert len(load_audio(tmp_path / name, 12000)) == 36000
+
+
+def test_a_file_neither_decoder_reads_names_both_reasons(tmp_path):
+    path = tmp_path / "noise.m4a"
+    path.write_bytes(b"\x00\x01garbage" * 500)
+    with pytest.raises(AudioError, match=r"noise.m4a: cannot decode audio \(libsndfile: .*; "
+                                         r"FFmpeg: .*\)"):
+        load_audio(path, 12000)
+
+
+def test_a_video_without_sound_is_refused_clearly(tmp_path):
+    import av
+
+    path = tmp_path / "silent_film.mp4"
+    with av.open(str(path), "w") as sink:
+        picture = sink.add_stream("mpeg4", rate=10)
+        picture.width, picture.height, picture.pix_fmt = 64, 64, "yuv420p"
+        for number in range(10):
+            image = av.VideoFrame.from_ndarray(np.zeros((64, 64, 3), np.uint8), format="rgb24")
+            image.pts = number
+            for packet in picture.encode(image):
+                sink.mux(packet)
+        for packet in picture.encode(None):
+            sink.mux(packet)
+    with pytest.raises(AudioError, match="silent_film.mp4: no audio stream"):
+        load_audio(path, 12000)
