@@ -59,7 +59,12 @@ class ModelMeta:
     versions : dict of str to str
     created_unix : int
     sha256 : dict of str to str
-        Digests of the saved files (``architecture``, ``weights``), filled when saving.
+        Digests of the saved files (``architecture``, ``weights``, ``onnx``), filled when
+        saving.
+    data : dict
+        Provenance of the training data (:func:`emoreco.provenance.corpus_provenance`):
+        corpus folders, number of songs, SHA-256 of the annotations, whether it is the
+        demo corpus and whether the annotations match the official archive.
     """
 
     target: str
@@ -76,6 +81,7 @@ class ModelMeta:
     versions: dict[str, str] = field(default_factory=library_versions)
     created_unix: int = 0
     sha256: dict[str, str] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -123,6 +129,7 @@ class ModelMeta:
                 versions=dict(record.get("versions", {})),
                 created_unix=int(record.get("created_unix", 0)),
                 sha256=dict(record.get("sha256", {})),
+                data=dict(record.get("data", {})),
             )
         except (KeyError, TypeError, ValueError, ConfigError) as exc:
             raise ModelError(f"{source}: incomplete or malformed metadata ({exc!r}); "

@@ -4,7 +4,8 @@ A run writes every file into a staging folder inside the output folder (created 
 so an unwritable folder fails before any work). :meth:`OutputSet.commit` then records
 the move in a journal, removes the manifest, deletes the previous set's files that the
 new run does not produce, moves the new files into place and writes the manifest
-(``emoreco_run.json``: every file of the set with its size and SHA-256) last. So the
+(``TestSongSummary.json``, the summary's companion: the run's description and every
+file of the set with its size and SHA-256) last. So the
 manifest exists only beside a complete, consistent set; a run killed before the
 commit leaves the previous set untouched, and one killed during it is completed by the
 next run in that folder (:func:`recover`).
@@ -25,7 +26,7 @@ from emoreco.atomic import atomic_path
 from emoreco.errors import EmorecoError
 
 log = logging.getLogger(__name__)
-MANIFEST = "emoreco_run.json"
+MANIFEST = "TestSongSummary.json"  # the summary CSV's companion: describes the whole run
 STAGING_PREFIX = ".emoreco-staging-"
 JOURNAL = "commit.json"
 

@@ -73,10 +73,12 @@ def _data_uri(png: bytes) -> str:
 
 
 def write_html_report(curves: Sequence[EmotionCurve], path: str | Path,
-                      failures: dict[str, str], plane_png: bytes) -> None:
+                      failures: dict[str, str], plane_png: bytes,
+                      warning: str | None = None) -> None:
     """A single self-contained HTML file: pictures inlined as data URIs, no network.
 
-    ``plane_png`` is the valence-arousal plane already rendered for its PNG file.
+    ``plane_png`` is the valence-arousal plane already rendered for its PNG file;
+    ``warning`` (demo-trained models) is shown at the top.
     """
     from emoreco.plots import means_figure, png_bytes, timeline_figure
 
@@ -99,7 +101,9 @@ def write_html_report(curves: Sequence[EmotionCurve], path: str | Path,
 body {{ font-family: sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }}
 table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 4px 10px; }}
 th {{ background: #f0f0f0; }} img {{ max-width: 100%; }} .failed {{ color: #a00; }}
+.warning {{ background: #fff3cd; border: 2px solid #d39e00; padding: 0.8em; font-weight: bold; }}
 </style></head><body>
+{f'<p class="warning" id="demo-warning">{html.escape(warning)}</p>' if warning else ''}
 <h1>Predicted valence and arousal</h1>
 <p>{len(curves)} song(s); values in [-1, 1] every 0.5 s (DEAM's scale).</p>
 <table><tr><th>song</th><th>time (s)</th><th>arousal mean &plusmn; std</th>
@@ -115,7 +119,7 @@ th {{ background: #f0f0f0; }} img {{ max-width: 100%; }} .failed {{ color: #a00;
 
 
 def write_report(curves: Sequence[EmotionCurve], paths: dict[str, Path],
-                 failures: dict[str, str]) -> None:
+                 failures: dict[str, str], warning: str | None = None) -> None:
     """Tables, then the pictures and the HTML page where ``paths`` asks for them.
 
     matplotlib is imported only when a picture is drawn.
@@ -131,4 +135,4 @@ def write_report(curves: Sequence[EmotionCurve], paths: dict[str, Path],
             write_png(png_bytes(tracks_figure(curves, target)), paths[target])
         write_png(plane, paths["plane"])
     if "html" in paths:
-        write_html_report(curves, paths["html"], failures, plane)
+        write_html_report(curves, paths["html"], failures, plane, warning)

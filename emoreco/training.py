@@ -165,13 +165,14 @@ class TrainingOutcome:
 
 def train_and_evaluate(spec: TargetSpec, songs: LabelledSongs, windows: WindowSet,
                        feature_params: FeatureParams, train_params: TrainParams,
-                       models_dir: str | Path, name: str, verbose: int = 2) -> TrainingOutcome:
+                       models_dir: str | Path, name: str, verbose: int = 2,
+                       data: dict[str, Any] | None = None) -> TrainingOutcome:
     """Run the chosen protocol, then save the model, its metadata and metrics.
 
     Protocols: ``split`` (random song split, ``test_fraction``), ``kfold`` (``n_folds``
     folds over songs, mean and std reported, each fold's songs recorded; the saved model
     is then refitted on all songs), ``mediaeval`` (train on ids <= 2000, test on
-    2001-2058).
+    2001-2058). ``data`` is the corpus' provenance, recorded in the metadata.
     """
     song_ids = np.unique(windows.song_ids)
     seed = train_params.seed
@@ -205,7 +206,7 @@ def train_and_evaluate(spec: TargetSpec, songs: LabelledSongs, windows: WindowSe
         feature_params=feature_params, train_params=train_params, scaler=result.scaler,
         augmentation=spec.augmentation if result.augmented else None, song_ids=ids,
         history=result.history, metrics=metrics, summary=model_summary(result.model),
-        created_unix=int(time.time()))
+        created_unix=int(time.time()), data=dict(data or {}))
     files = save_model(result.model, meta, models_dir)
     write_json(files.metrics, metrics)
     log.info("%s", meta.summary)

@@ -121,3 +121,30 @@ def test_a_video_without_sound_is_refused_clearly(tmp_path):
             sink.mux(packet)
     with pytest.raises(AudioError, match="silent_film.mp4: no audio stream"):
         load_audio(path, 12000)
+
+
+def test_folders_recursive_glob_odd_names_links_and_duplicates(tmp_path, source):
+    from emoreco.predict import find_audio_files
+
+    root = tmp_path / "library"
+    (root / "Album One" / "disc 2").mkdir(parents=True)
+    (root / "Ålbum").mkdir()
+    for path in (root / "top.flac", root / "Album One" / "01 Intro (live).flac",
+                 root / "Album One" / "disc 2" / "b.wav", root / "Ålbum" / "Été — mix.wav"):
+        soundfile.write(path, source.T, RATE)
+    (root / "notes.txt").write_text("not audio")
+    (root / "Album One" / "loop").symlink_to(root)  # a link back up: must not loop
+    (root / "again.flac").symlink_to(root / "top.flac")  # the same file twice
+    flat = find_audio_files([root])
+    assert [p.name for p in flat] == ["again.flac"]  # one of the two routes to top.flac
+    deep = find_audio_files([root], recursive=True)
+    assert sorted(p.name for p in deep) == sorted(["again.flac", "01 Intro (live).flac",
+                                                   "b.wav", "Été — mix.wav"])
+    assert len({p.resolve() for p in deep}) == len(deep) == 4
+    assert [p.name for p in find_audio_files([root], recursive=True, pattern="*live*")] == [
+        "01 Intro (live).flac"]
+    assert find_audio_files([root / "top.flac", root / "again.flac"]) == [root / "top.flac"]
+    with pytest.raises(Exception, match="no audio files .* matching '\\*.m4a'"):
+        find_audio_files([root], recursive=True, pattern="*.m4a")
+    decoded = load_audio(root / "Ålbum" / "Été — mix.wav", 12000)
+    assert len(decoded) == 36000

@@ -28,6 +28,7 @@ def extract_features(args: argparse.Namespace, target: str
     paths = locate_deam(args.deam_dir, args.audio_dir, args.annotations_dir)
     corpus = load_corpus(paths, target)
     log.info("%s (%s)", corpus.summary(), paths.annotation_csv(target))
+    args.annotation_csv, args.resolved_audio_dir = paths.annotation_csv(target), paths.audio_dir
     cache = FeatureCache(args.cache_dir, params)
     failures = extract_corpus(corpus.audio, params, cache, args.jobs, progress=not args.quiet)
     if failures:

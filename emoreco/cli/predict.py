@@ -70,6 +70,7 @@ def predict_main(args: argparse.Namespace) -> int:
     from emoreco import __version__
     from emoreco.output_set import OutputSet
     from emoreco.predict import Predictor, find_audio_files, predict_files, unique_song_names
+    from emoreco.provenance import demo_warning, describe
     from emoreco.report import OUTPUT_NAMES, output_paths, write_report
 
     files = find_audio_files(args.inputs, args.recursive, args.glob)
@@ -82,6 +83,13 @@ def predict_main(args: argparse.Namespace) -> int:
                               {target: getattr(args, f"{target}_model") for target in TARGETS})
         start = 0.0 if args.start is None else args.start
         check_start(start, predictor.params.hop_s)  # once, before any song
+        trained_on = {target: describe(meta.data) for target, meta in predictor.metas.items()}
+        log.info("models trained on %s", "; ".join(
+            dict.fromkeys(trained_on.values())) if len(set(trained_on.values())) == 1 else
+            "; ".join(f"{t}: {d}" for t, d in trained_on.items()))
+        warning = demo_warning([meta.data for meta in predictor.metas.values()])
+        if warning:
+            print(f"WARNING: {warning}", file=sys.stderr)
         failures: dict[str, str] = {}
         names = unique_song_names(files)
         curves = list(predict_files(predictor, files, names, start, args.end, failures,
@@ -92,10 +100,12 @@ def predict_main(args: argparse.Namespace) -> int:
             print("error: no song could be predicted", file=sys.stderr)
             return 1
         write_report(curves, {role: outputs.path(p.name) for role, p in roles.items()},
-                     failures)
-        written = outputs.commit({"emoreco_version": __version__, "songs": len(curves),
-                                  "failures": failures, "start_s": args.start,
-                                  "end_s": args.end})
+                     failures, warning)
+        models = {target: {"name": meta.name, "trained_on": trained_on[target],
+                           "data": meta.data} for target, meta in predictor.metas.items()}
+        written = outputs.commit({"emoreco_version": __version__, "warning": warning,
+                                  "songs": len(curves), "models": models,
+                                  "failures": failures, "start_s": start, "end_s": args.end})
     finally:
         outputs.abandon()
     for curve in curves:

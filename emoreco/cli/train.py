@@ -51,6 +51,7 @@ def train_main(args: argparse.Namespace, target: str) -> int:
     from emoreco.cli.data import extract_features
     from emoreco.examples import LabelledSongs, build_window_set
     from emoreco.plots import loss_figure, png_bytes, write_png
+    from emoreco.provenance import corpus_provenance, describe
     from emoreco.training import train_and_evaluate
 
     spec = get_target(target)
@@ -59,9 +60,13 @@ def train_main(args: argparse.Namespace, target: str) -> int:
     windows = build_window_set(spec, songs, params, skip=set(failures), progress=not args.quiet)
     log.info("%d %s examples of shape %s from %d songs", len(windows), target,
              windows.inputs.shape[1:], len(set(windows.song_ids.tolist())))
+    data = corpus_provenance(args.annotation_csv, args.resolved_audio_dir,
+                             len(set(windows.song_ids.tolist())))
+    log.info("training on %s", describe(data))
     make_training_deterministic(args.train_params.seed)
     outcome = train_and_evaluate(spec, songs, windows, params, args.train_params,
-                                 args.models_dir, args.name, verbose=0 if args.quiet else 2)
+                                 args.models_dir, args.name, verbose=0 if args.quiet else 2,
+                                 data=data)
     loss_plot = args.plots_dir / f"loss_{args.name}.png"
     write_png(png_bytes(loss_figure(outcome.meta.history, f"{target} model loss (MSE)")),
               loss_plot)

@@ -1,0 +1,76 @@
+"""What a model was trained on: recorded at training, said at prediction.
+
+The demo generator marks its corpus with ``demo_truth.json``; ``fetch-deam`` leaves
+``emoreco_fetch.json`` with the SHA-256 of every file it unpacked from a verified
+official archive. Both are looked for in the annotation folder and its parents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+DEMO_MARKER = "demo_truth.json"
+FETCH_RECORD = "emoreco_fetch.json"
+HOW_TO_TRAIN_ON_DEAM = ("train on DEAM with `make deam`, or `python -m emoreco fetch-deam "
+                        "--dest ~/DEAM` then `python MAIN_arousal.py --deam-dir ~/DEAM` and "
+                        "`python MAIN_valence.py --deam-dir ~/DEAM`")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _find_upwards(start: Path, name: str, levels: int = 4) -> Path | None:
+    for folder in [start, *start.parents][:levels + 1]:
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def corpus_provenance(annotation_csv: Path, audio_dir: Path, n_songs: int) -> dict[str, Any]:
+    """The record stored in a model's metadata (``ModelMeta.data``).
+
+    ``official_deam_annotations`` is True when the file matches what ``fetch-deam``
+    unpacked from the official archive, False when it differs from it, None when the
+    corpus was not fetched by ``fetch-deam`` (unknown).
+    """
+    annotation_csv = annotation_csv.resolve()
+    digest = _sha256(annotation_csv)
+    official: bool | None = None
+    record_path = _find_upwards(annotation_csv.parent, FETCH_RECORD)
+    if record_path is not None:
+        record = json.loads(record_path.read_text())
+        relative = annotation_csv.relative_to(record_path.parent.resolve()).as_posix()
+        expected = record.get("files", {}).get(relative)
+        official = None if expected is None else expected == digest
+    return {
+        "annotations": str(annotation_csv),
+        "annotations_sha256": digest,
+        "audio_dir": str(audio_dir.resolve()),
+        "n_songs": n_songs,
+        "demo_corpus": _find_upwards(annotation_csv.parent, DEMO_MARKER) is not None,
+        "official_deam_annotations": official,
+    }
+
+
+def describe(data: dict[str, Any]) -> str:
+    """One phrase: what a model with this record was trained on."""
+    if not data:
+        return "an unrecorded corpus (model saved before provenance was recorded)"
+    kind = ("the synthetic DEMO corpus" if data.get("demo_corpus") else
+            {True: "the official DEAM annotations (verified)",
+             False: "annotations that differ from the official DEAM archive",
+             None: "a DEAM-layout corpus"}[data.get("official_deam_annotations")])
+    return f"{kind}, {data.get('n_songs', '?')} songs in {Path(data['audio_dir']).parent}"
+
+
+def demo_warning(data_records: list[dict[str, Any]]) -> str | None:
+    """The warning to show when any model was trained on the demo corpus, else None."""
+    if not any(record.get("demo_corpus") for record in data_records):
+        return None
+    return ("these models were trained on the synthetic demo corpus: the curves are a "
+            "demonstration of the pipeline, not meaningful for real music; "
+            + HOW_TO_TRAIN_ON_DEAM)
