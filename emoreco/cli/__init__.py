@@ -2,8 +2,8 @@
 
 ``MAIN_arousal.py``, ``MAIN_valence.py`` and ``MAIN.py`` call :func:`main_arousal`,
 :func:`main_valence` and :func:`main_predict`; ``python -m emoreco`` and the ``emoreco``
-console command offer the ``demo``, ``extract``, ``train-<target>`` and ``predict``
-subcommands.
+console command offer the ``demo``, ``extract``, ``fetch-deam``, ``train-<target>`` and
+``predict`` subcommands.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 from emoreco.cli.common import EXIT_USER_ERROR, run
-from emoreco.cli.data import demo_main, demo_parser, extract_main, extract_parser
+from emoreco.cli.data import (demo_main, demo_parser, extract_main, extract_parser,
+                              fetch_main, fetch_parser)
 from emoreco.cli.predict import predict_main, predict_parser, validate_span
 from emoreco.cli.train import train_main, training_parser, validate_training_args
 from emoreco.targets import TARGETS
@@ -48,6 +49,8 @@ def _commands() -> dict[str, Command]:
                  lambda argv: run(demo_main, demo_parser(), argv)),
         "extract": ("compute and cache features of a DEAM-layout folder",
                     lambda argv: run(extract_main, extract_parser(), argv)),
+        "fetch-deam": ("download, verify and unpack the official DEAM archives",
+                       lambda argv: run(fetch_main, fetch_parser(), argv)),
     }
     for target in TARGETS:
         commands[f"train-{target}"] = (f"train the {target} model (as MAIN_{target}.py)",

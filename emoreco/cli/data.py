@@ -99,3 +99,41 @@ def demo_main(args: argparse.Namespace) -> int:
              truth["n_songs"], args.out, truth["arousal_rmse_floor"],
              truth["valence_rmse_floor"])
     return 0
+
+
+def fetch_parser() -> argparse.ArgumentParser:
+    """Options of ``python -m emoreco fetch-deam``."""
+    from emoreco.fetch import DEFAULT_ARCHIVES, OFFICIAL_ARCHIVES
+
+    parser = argparse.ArgumentParser(
+        prog="python -m emoreco fetch-deam",
+        description="Download the official DEAM archives, verify their size and SHA-256, "
+                    "and unpack them side by side (MEMD_audio/, annotations/) into --dest. "
+                    "Interrupted downloads resume; a second run downloads nothing.")
+    parser.add_argument("--dest", type=Path, required=True, help="folder to fill (e.g. ~/DEAM)")
+    parser.add_argument("--archives", nargs="+", default=list(DEFAULT_ARCHIVES),
+                        metavar="NAME", help="archives to fetch (default: "
+                        f"{' '.join(DEFAULT_ARCHIVES)}; also: "
+                        f"{' '.join(a.name for a in OFFICIAL_ARCHIVES)})")
+    parser.add_argument("--base-url", help="a mirror holding the archives under their names")
+    parser.add_argument("--manifest", type=Path,
+                        help="JSON list of archives (name, url, size, sha256, unpacks_to) "
+                             "instead of the official one")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    return parser
+
+
+def fetch_main(args: argparse.Namespace) -> int:
+    """Fetch the archives; exit 2 on any failure (with the reason)."""
+    from emoreco.fetch import OFFICIAL_ARCHIVES, fetch, read_manifest
+
+    known = read_manifest(args.manifest) if args.manifest else OFFICIAL_ARCHIVES
+    by_name = {archive.name: archive for archive in known}
+    unknown = [name for name in args.archives if name not in by_name]
+    if unknown:
+        raise ConfigError(f"unknown archive(s) {', '.join(unknown)}; the manifest has "
+                          f"{', '.join(by_name)}")
+    fetch(args.dest, [by_name[name] for name in args.archives], args.base_url,
+          progress=not args.quiet)
+    log.info("DEAM is ready in %s: python MAIN_arousal.py --deam-dir %s", args.dest, args.dest)
+    return 0
