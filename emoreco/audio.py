@@ -172,6 +172,28 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) 
     return mono
 
 
+def encode_opus(samples: np.ndarray, sample_rate: int, bit_rate: int = 24000) -> bytes:
+    """Mono float32 samples as an Ogg/Opus file in memory (for a portable report).
+
+    ``sample_rate`` must be one of Opus' rates (8, 12, 16, 24 or 48 kHz).
+    """
+    import io
+
+    import av
+
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="ogg") as sink:
+        stream = sink.add_stream("libopus", rate=sample_rate)
+        stream.layout, stream.bit_rate = "mono", bit_rate
+        frame = av.AudioFrame.from_ndarray(
+            (np.clip(samples, -1, 1) * 32767).astype(np.int16)[None, :], format="s16",
+            layout="mono")
+        frame.sample_rate, frame.pts = sample_rate, 0
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            sink.mux(packet)
+    return buffer.getvalue()
+
+
 def _fit_length(samples: np.ndarray, length: int) -> np.ndarray:
     """Trim or zero-pad to ``length`` samples (as ``librosa.resample(fix=True)``)."""
     if len(samples) >= length:

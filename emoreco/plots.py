@@ -83,31 +83,3 @@ def plane_figure(curves: Sequence[EmotionCurve]) -> Any:
              title="Valence-arousal trajectories (dot: start, star: mean)")
     axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return figure
-
-
-def means_figure(curves: Sequence[EmotionCurve]) -> Any:
-    """Bar chart of each song's mean valence and arousal, std as whiskers."""
-    figure, axis = _figure(max(5, 1.2 * len(curves)), 3.6)
-    positions = np.arange(len(curves))
-    for offset, target in ((-0.2, "valence"), (0.2, "arousal")):
-        means = [np.nanmean(c.values[target]) for c in curves]
-        spreads = [np.nanstd(c.values[target]) for c in curves]
-        axis.bar(positions + offset, means, 0.4, yerr=spreads, capsize=3, label=target,
-                 color=COLOURS[target])
-    axis.axhline(0, color="grey", linewidth=0.8)
-    axis.set_xticks(positions, [c.song for c in curves], rotation=20, ha="right", fontsize=8)
-    axis.set(ylim=(-1, 1), ylabel="mean (bar) and std (whisker)", title="Song means")
-    axis.legend()
-    return figure
-
-
-def timeline_figure(curve: EmotionCurve) -> Any:
-    """Both curves of one song."""
-    figure, axis = _figure(7, 2.4)
-    for target in ("arousal", "valence"):
-        axis.plot(curve.times_s, curve.values[target], label=target, color=COLOURS[target])
-    axis.axhline(0, color="grey", linewidth=0.8)
-    axis.set(ylim=(-1, 1), xlabel="time (s)")
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=8, loc="upper right")
-    return figure

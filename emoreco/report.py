@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 import html
+import importlib.util
 import json
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from emoreco.atomic import atomic_path
-from emoreco.curves import EmotionCurve
+from emoreco.curves import QUADRANTS, EmotionCurve
+from emoreco.errors import EmorecoError
 
 TABLE_NAMES = {"table": "TestSongPredicted.csv", "summary": "TestSongSummary.csv"}
 JSON_NAME = {"json": "TestSongPredicted.json"}
@@ -68,50 +70,94 @@ def write_tables(curves: Sequence[EmotionCurve], paths: dict[str, Path]) -> None
             tmp.write_text(json.dumps(record, indent=1))
 
 
-def _data_uri(png: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+def plotly_js() -> str:
+    """plotly.js as shipped inside the ``plotly`` Python package (read, not imported)."""
+    spec = importlib.util.find_spec("plotly")
+    if spec is None or not spec.submodule_search_locations:
+        raise EmorecoError("the HTML report needs the plotly package (pip install plotly), "
+                           "or use --no-report")
+    return (Path(spec.submodule_search_locations[0]) / "package_data" / "plotly.min.js"
+            ).read_text(encoding="utf-8")
+
+
+def _compact(values: np.ndarray) -> list[int | None]:
+    """Values in [-1, 1] as thousandths (3 decimals), None where there is no value."""
+    return [None if v != v else int(v) for v in np.round(values * 1000).tolist()]
+
+
+def report_data(curves: Sequence[EmotionCurve], audio: dict[str, str],
+                failures: dict[str, str], warning: str | None) -> dict:
+    """What the page draws, as compact JSON-able data (no times: start and step)."""
+    songs = []
+    for curve in curves:
+        summary = curve.summary()
+        songs.append({"name": curve.song, "start": summary["start_s"], "end": summary["end_s"],
+                      "arousal": _compact(curve.arousal), "valence": _compact(curve.valence),
+                      "audio": audio.get(curve.song),
+                      **{k: round(summary[k], 4) for k in ("arousal_mean", "arousal_std",
+                                                           "valence_mean", "valence_std")},
+                      "quadrant": summary["quadrant"]})
+    step = float(np.diff(curves[0].times_s[:2])[0]) if len(curves[0].times_s) > 1 else 0.5
+    return {"songs": songs, "step": step, "failures": failures, "warning": warning}
 
 
 def write_html_report(curves: Sequence[EmotionCurve], path: str | Path,
-                      failures: dict[str, str], plane_png: bytes,
-                      warning: str | None = None) -> None:
-    """A single self-contained HTML file: pictures inlined as data URIs, no network.
+                      failures: dict[str, str], warning: str | None = None,
+                      audio: dict[str, str] | None = None) -> None:
+    """One self-contained, offline HTML page drawn by plotly.js (inlined).
 
-    ``plane_png`` is the valence-arousal plane already rendered for its PNG file;
-    ``warning`` (demo-trained models) is shown at the top.
+    The page holds the run's data once, as compact JSON; the browser draws the summary
+    table (sortable, filterable), the valence-arousal plane of song means (click to
+    select), a bar chart of song means, and for the selected song its timeline and
+    trajectory with an audio player (``audio``: song name -> link or data URI) whose
+    position is followed by a cursor. ``document.body.dataset.ready`` is "1" once drawn.
     """
-    from emoreco.plots import means_figure, png_bytes, timeline_figure
-
-    rows = "".join(
-        "<tr><td>{song}</td><td>{start_s:.1f}-{end_s:.1f}</td><td>{arousal_mean:+.3f} "
-        "&plusmn; {arousal_std:.3f}</td><td>{valence_mean:+.3f} &plusmn; {valence_std:.3f}"
-        "</td><td>{quadrant}</td></tr>".format(**{k: (html.escape(v) if isinstance(v, str) else v)
-                                                  for k, v in c.summary().items()})
-        for c in curves)
-    timelines = "".join(
-        f'<section><h3>{html.escape(c.song)}</h3><img alt="{html.escape(c.song)} timeline" '
-        f'src="{_data_uri(png_bytes(timeline_figure(c), dpi=90))}"></section>' for c in curves)
+    record = report_data(curves, audio or {}, failures, warning)
+    payload = json.dumps(record, separators=(",", ":")).replace("</", "<\\/")
+    script = (resources.files("emoreco") / "assets" / "report.js").read_text(encoding="utf-8")
     failed = "".join(f"<li>{html.escape(name)}: {html.escape(message)}</li>"
                      for name, message in failures.items())
-    means = _data_uri(png_bytes(means_figure(curves), dpi=90))
+    options = "".join(f'<option value="{html.escape(q)}">{html.escape(q)}</option>'
+                      for q in QUADRANTS.values())
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>emoreco: predicted emotion curves</title>
 <style>
-body {{ font-family: sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }}
-table {{ border-collapse: collapse; }} td, th {{ border: 1px solid #ccc; padding: 4px 10px; }}
-th {{ background: #f0f0f0; }} img {{ max-width: 100%; }} .failed {{ color: #a00; }}
+body {{ font-family: sans-serif; margin: 1.5em auto; max-width: 1200px; color: #222; }}
 .warning {{ background: #fff3cd; border: 2px solid #d39e00; padding: 0.8em; font-weight: bold; }}
-</style></head><body>
+.failed {{ color: #a00; }} .row {{ display: flex; gap: 1em; flex-wrap: wrap; }}
+#plane, #trajectory {{ width: 460px; height: 440px; }} #timeline {{ flex: 1; min-width: 500px; height: 440px; }}
+#bars {{ height: 380px; }} .tablebox {{ max-height: 420px; overflow: auto; border: 1px solid #ccc; flex: 1; }}
+table {{ border-collapse: collapse; width: 100%; font-size: 13px; }}
+td, th {{ border-bottom: 1px solid #eee; padding: 3px 8px; text-align: left; }}
+th {{ background: #f0f0f0; cursor: pointer; position: sticky; top: 0; }}
+tr:hover {{ background: #f7f7ff; cursor: pointer; }} tr.selected {{ background: #e0e8ff; }}
+</style>
+<script>{plotly_js()}</script>
+</head><body>
 {f'<p class="warning" id="demo-warning">{html.escape(warning)}</p>' if warning else ''}
 <h1>Predicted valence and arousal</h1>
-<p>{len(curves)} song(s); values in [-1, 1] every 0.5 s (DEAM's scale).</p>
-<table><tr><th>song</th><th>time (s)</th><th>arousal mean &plusmn; std</th>
-<th>valence mean &plusmn; std</th><th>quadrant</th></tr>{rows}</table>
+<p>{len(curves)} song(s); values in [-1, 1] every {record["step"]:g} s (DEAM's scale).
+Arousal at time t describes the 1.5-s window from t; valence the 0.5-s segment from t.</p>
 {'<h2 class="failed">Failed</h2><ul class="failed">' + failed + '</ul>' if failed else ''}
-<h2>Song means</h2><img alt="bar chart of song means" src="{means}">
-<h2>Valence-arousal plane</h2><img alt="valence-arousal plane" src="{_data_uri(plane_png)}">
-<h2>Timelines</h2>{timelines}
+<div class="row">
+ <div class="tablebox">
+  <p>Quadrant <select id="quadrant"><option value="">all</option>{options}</select>
+   Search <input id="search" size="24"> <span id="count"></span></p>
+  <table id="songs"><thead><tr><th data-key="name">song</th>
+   <th data-key="arousal_mean">arousal mean</th><th data-key="arousal_std">std</th>
+   <th data-key="valence_mean">valence mean</th><th data-key="valence_std">std</th>
+   <th data-key="quadrant">quadrant</th><th data-key="end">span (s)</th></tr></thead>
+   <tbody></tbody></table>
+ </div>
+ <div id="plane"></div>
+</div>
+<h2 id="song-title"></h2>
+<audio id="player" controls preload="none" hidden></audio>
+<div class="row"><div id="timeline"></div><div id="trajectory"></div></div>
+<div id="bars"></div>
+<script type="application/json" id="emoreco-data">{payload}</script>
+<script>{script}</script>
 </body></html>
 """
     with atomic_path(path) as tmp:
@@ -119,20 +165,18 @@ th {{ background: #f0f0f0; }} img {{ max-width: 100%; }} .failed {{ color: #a00;
 
 
 def write_report(curves: Sequence[EmotionCurve], paths: dict[str, Path],
-                 failures: dict[str, str], warning: str | None = None) -> None:
-    """Tables, then the pictures and the HTML page where ``paths`` asks for them.
+                 failures: dict[str, str], warning: str | None = None,
+                 audio: dict[str, str] | None = None) -> None:
+    """Tables, then the PNG pictures and the HTML page where ``paths`` asks for them.
 
-    matplotlib is imported only when a picture is drawn.
+    matplotlib is imported only when PNG pictures are drawn.
     """
     write_tables(curves, paths)
-    if "plane" not in paths and "html" not in paths:
-        return
-    from emoreco.plots import plane_figure, png_bytes, tracks_figure, write_png
-
-    plane = png_bytes(plane_figure(curves))
     if "plane" in paths:
+        from emoreco.plots import plane_figure, png_bytes, tracks_figure, write_png
+
         for target in ("arousal", "valence"):
             write_png(png_bytes(tracks_figure(curves, target)), paths[target])
-        write_png(plane, paths["plane"])
+        write_png(png_bytes(plane_figure(curves)), paths["plane"])
     if "html" in paths:
-        write_html_report(curves, paths["html"], failures, plane, warning)
+        write_html_report(curves, paths["html"], failures, warning, audio)

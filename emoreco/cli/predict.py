@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from emoreco.features import grid_indices
 from emoreco.targets import TARGETS
 
 AUTO_PLOT_SONGS = 12  # above this, PNGs are drawn only with --plots
+EMBED_AUDIO_SONGS = 200  # about 140 kB per 45-s song
 
 
 def predict_parser() -> argparse.ArgumentParser:
@@ -45,7 +47,11 @@ def predict_parser() -> argparse.ArgumentParser:
                         help="draw the PNG pictures (default: only for up to "
                              f"{AUTO_PLOT_SONGS} songs)")
     parser.add_argument("--report", action=argparse.BooleanOptionalAction, default=True,
-                        help="write the HTML report (default: yes)")
+                        help="write the interactive HTML report (default: yes)")
+    parser.add_argument("--embed-audio", action="store_true",
+                        help="embed compressed audio (Opus, 24 kbit/s) in the report so that "
+                             f"it plays anywhere (at most {EMBED_AUDIO_SONGS} songs); by "
+                             "default the player links the files by relative path")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
@@ -62,6 +68,30 @@ def check_start(start_s: float, hop_s: float) -> None:
     grid_indices(np.array([start_s]), hop_s, f"--start must be a multiple of {hop_s:g} s")
 
 
+def audio_sources(files: list[Path], names: dict[Path, str], out_dir: Path, embed: bool,
+                  sample_rate: int) -> dict[str, str]:
+    """Song name -> what the report's player plays: a link relative to the report, or
+    (``embed``) the song as an Opus data URI."""
+    import base64
+    import urllib.parse
+
+    from emoreco.audio import encode_opus, load_audio
+    from emoreco.errors import EmorecoError
+
+    sources = {}
+    for path in files:
+        if embed:
+            try:
+                opus = encode_opus(load_audio(path, sample_rate), sample_rate)
+            except EmorecoError:
+                continue  # already reported as a failed song
+            sources[names[path]] = "data:audio/ogg;base64," + base64.b64encode(opus).decode()
+        else:
+            relative = os.path.relpath(path.resolve(), out_dir.resolve())
+            sources[names[path]] = urllib.parse.quote(Path(relative).as_posix())
+    return sources
+
+
 def predict_main(args: argparse.Namespace) -> int:
     """Predict, write every output as one complete set, report failures.
 
@@ -74,6 +104,9 @@ def predict_main(args: argparse.Namespace) -> int:
     from emoreco.report import OUTPUT_NAMES, output_paths, write_report
 
     files = find_audio_files(args.inputs, args.recursive, args.glob)
+    if args.embed_audio and len(files) > EMBED_AUDIO_SONGS:
+        raise ConfigError(f"--embed-audio is for portable pages of up to {EMBED_AUDIO_SONGS} "
+                          f"songs, not {len(files)}; without it the page links the files")
     pictures = args.plots if args.plots is not None else len(files) <= AUTO_PLOT_SONGS
     roles = output_paths(args.out_dir, args.json, pictures, args.report)
     outputs = OutputSet(args.out_dir, [p.name for p in roles.values()], args.overwrite,
@@ -99,8 +132,10 @@ def predict_main(args: argparse.Namespace) -> int:
         if not curves:
             print("error: no song could be predicted", file=sys.stderr)
             return 1
+        audio = (audio_sources(files, names, args.out_dir, args.embed_audio,
+                               predictor.params.sample_rate) if "html" in roles else {})
         write_report(curves, {role: outputs.path(p.name) for role, p in roles.items()},
-                     failures, warning)
+                     failures, warning, audio)
         models = {target: {"name": meta.name, "trained_on": trained_on[target],
                            "data": meta.data} for target, meta in predictor.metas.items()}
         written = outputs.commit({"emoreco_version": __version__, "warning": warning,
