@@ -24,6 +24,8 @@ demo: $(STAMP)
 	$(PY) MAIN_arousal.py --deam-dir $(DEMO) --plots-dir $(README_FILES) --overwrite
 	$(PY) MAIN_valence.py --deam-dir $(DEMO) --plots-dir $(README_FILES) --overwrite
 	$(PY) MAIN.py data/test_songs --out-dir $(README_FILES) --overwrite
+	@if command -v chromium >/dev/null; then scripts/screenshot_report.sh; \
+	 else echo "chromium not installed: readme_files/report_screenshot.png not refreshed"; fi
 
 # Not one of the two set-up commands: needs internet (about 1.35 GB) and hours of CPU.
 # Fetches the official archives into $(DEAM), trains both models with the random-song
@@ -41,6 +43,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_features.py
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_predict.py
+	$(PY) benchmarks/bench_report.py
 
 clean-demo:
 	rm -rf $(DEMO) data/DEAM_mfccs data/DEAM_chroma data/test_songs/*.mp3 \

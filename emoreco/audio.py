@@ -59,14 +59,17 @@ def _ffmpeg_stream(path: Path) -> Iterator[Decoded]:
 
         def blocks() -> Iterator[np.ndarray]:
             resampler = None  # to float32 planar, same rate and layout: no mixing by FFmpeg
-            for frame in container.decode(stream):
-                if resampler is None:
-                    resampler = av.AudioResampler(format="fltp", layout=frame.layout,
-                                                  rate=frame.sample_rate)
-                for converted in resampler.resample(frame):
+            try:
+                for frame in container.decode(stream):
+                    if resampler is None:
+                        resampler = av.AudioResampler(format="fltp", layout=frame.layout,
+                                                      rate=frame.sample_rate)
+                    for converted in resampler.resample(frame):
+                        yield converted.to_ndarray().T
+                for converted in resampler.resample(None) if resampler is not None else ():
                     yield converted.to_ndarray().T
-            for converted in resampler.resample(None) if resampler is not None else ():
-                yield converted.to_ndarray().T
+            except av.FFmpegError as exc:
+                raise AudioError(f"{path}: cannot decode audio ({exc})") from exc
 
         yield stream.rate, stream.channels, blocks()
 
@@ -86,13 +89,14 @@ def open_audio(path: Path) -> Iterator[Decoded]:
     AudioError
         Neither decoder can open the file; the message gives both reasons.
     """
-    import av
     import soundfile
 
     with contextlib.ExitStack() as stack:
         try:
             decoded = stack.enter_context(_soundfile_stream(path))
         except soundfile.LibsndfileError as sndfile_error:
+            import av  # only for what libsndfile cannot read
+
             try:
                 decoded = stack.enter_context(_ffmpeg_stream(path))
             except (av.FFmpegError, ValueError, OSError, EOFError) as ffmpeg_error:
@@ -130,7 +134,6 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) 
         Missing, undecodable, empty (truncated), non-finite, silent or too-short audio,
         or an absurd sample rate or channel count. The message names the file.
     """
-    import av
     import soundfile
     import soxr
 
@@ -154,8 +157,8 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) 
                 parts.append(resampler.resample_chunk(mono) if resampler else mono.copy())
             if resampler is not None:
                 parts.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
-    except (soundfile.LibsndfileError, av.FFmpegError, RuntimeError, TypeError, ValueError,
-            EOFError, OSError) as exc:  # what the decoders raise on a damaged file
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError, EOFError,
+            OSError) as exc:  # what libsndfile raises on a damaged file (FFmpeg's: above)
         raise AudioError(f"{path}: cannot decode audio ({exc})") from exc
     if n_native == 0:
         raise AudioError(f"{path}: decoded to 0 samples (empty or truncated file)")
