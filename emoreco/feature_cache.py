@@ -22,6 +22,7 @@ import numpy as np
 from emoreco.atomic import atomic_path
 from emoreco.audio import load_audio
 from emoreco.config import FeatureParams
+from emoreco.digest import sha256_of
 from emoreco.features import N_CHROMA, SongFeatures, compute_song_features, frame_times
 
 
@@ -38,11 +39,7 @@ class Fingerprint:
     def of(cls, path: Path) -> "Fingerprint":
         """Size and time from ``stat``, SHA-256 of the content (about 1 ms per MB)."""
         stat = path.stat()
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return cls(stat.st_size, stat.st_mtime_ns, digest.hexdigest())
+        return cls(stat.st_size, stat.st_mtime_ns, sha256_of(path))
 
 
 def folder_tag(folder: Path) -> str:

@@ -10,7 +10,6 @@ nothing.
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import json
 import logging
@@ -26,6 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from emoreco.atomic import atomic_path
+from emoreco.digest import sha256_of
 from emoreco.errors import EmorecoError
 from emoreco.provenance import FETCH_RECORD
 
@@ -67,14 +67,6 @@ def read_manifest(path: Path) -> tuple[Archive, ...]:
         return tuple(Archive(**item) for item in json.loads(path.read_text()))
     except (OSError, ValueError, TypeError) as exc:
         raise FetchError(f"{path}: not a manifest of archives ({exc})") from exc
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _download(url: str, part: Path, size: int, progress: bool, timeout_s: float) -> None:
@@ -137,7 +129,7 @@ def _unpack(zip_path: Path, dest: Path) -> dict[str, str]:
                 with archive.open(info) as source, atomic_path(target) as tmp:
                     with open(tmp, "wb") as sink:
                         shutil.copyfileobj(source, sink, CHUNK)
-                    written[PurePosixPath(info.filename).as_posix()] = _sha256(tmp)
+                    written[PurePosixPath(info.filename).as_posix()] = sha256_of(tmp)
     except (zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
         raise FetchError(f"{zip_path}: not a readable zip archive ({exc})") from exc
     return written
@@ -169,14 +161,14 @@ def fetch(dest: Path, archives: Sequence[Archive], base_url: str | None = None,
         downloads.mkdir(exist_ok=True)
         zip_path = downloads / archive.name
         if not (zip_path.is_file() and zip_path.stat().st_size == archive.size
-                and _sha256(zip_path) == archive.sha256):
+                and sha256_of(zip_path) == archive.sha256):
             part = downloads / f"{archive.name}.part"
             _download(url, part, archive.size, progress, timeout_s)
             got_size = part.stat().st_size
             if got_size != archive.size:
                 raise FetchError(f"{part}: {got_size} bytes, the manifest says {archive.size}; "
                                  "kept for inspection")
-            digest = _sha256(part)
+            digest = sha256_of(part)
             if digest != archive.sha256:
                 raise FetchError(f"{part}: SHA-256 {digest} does not match the manifest's "
                                  f"{archive.sha256}; kept for inspection, nothing unpacked")

@@ -13,7 +13,6 @@ next run in that folder (:func:`recover`).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -23,20 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from emoreco.atomic import atomic_path
+from emoreco.digest import sha256_of
 from emoreco.errors import EmorecoError
 
 log = logging.getLogger(__name__)
 MANIFEST = "TestSongSummary.json"  # the summary CSV's companion: describes the whole run
 STAGING_PREFIX = ".emoreco-staging-"
 JOURNAL = "commit.json"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_manifest(out_dir: Path) -> dict[str, Any] | None:
@@ -131,7 +123,7 @@ class OutputSet:
         produced = [n for n in self.names if (self.staging / n).is_file()]
         manifest = dict(description, files={
             n: {"bytes": (self.staging / n).stat().st_size,
-                "sha256": _sha256(self.staging / n)} for n in produced})
+                "sha256": sha256_of(self.staging / n)} for n in produced})
         journal = {"files": produced, "remove": [n for n in self.previous if n not in produced],
                    "manifest": manifest}
         with atomic_path(self.staging / JOURNAL) as tmp:

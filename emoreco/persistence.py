@@ -11,7 +11,6 @@ written to a temporary name and renamed into place.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import warnings
@@ -22,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from emoreco.atomic import atomic_path
+from emoreco.digest import sha256_of
 from emoreco.errors import ModelError
 from emoreco.model_meta import RESAVE_HINT, ModelMeta
 
@@ -48,15 +48,6 @@ class ModelFiles:
         return cls(folder / f"{name}.json", folder / f"{name}.weights.h5",
                    folder / f"{name}.onnx", folder / f"{name}.meta.json",
                    folder / f"{name}.metrics.json")
-
-
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_json(path: Path, record: dict[str, Any]) -> None:

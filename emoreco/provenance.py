@@ -7,20 +7,17 @@ official archive. Both are looked for in the annotation folder and its parents.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
+
+from emoreco.digest import sha256_of
 
 DEMO_MARKER = "demo_truth.json"
 FETCH_RECORD = "emoreco_fetch.json"
 HOW_TO_TRAIN_ON_DEAM = ("train on DEAM with `make deam`, or `python -m emoreco fetch-deam "
                         "--dest ~/DEAM` then `python MAIN_arousal.py --deam-dir ~/DEAM` and "
                         "`python MAIN_valence.py --deam-dir ~/DEAM`")
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _find_upwards(start: Path, name: str, levels: int = 4) -> Path | None:
@@ -38,7 +35,7 @@ def corpus_provenance(annotation_csv: Path, audio_dir: Path, n_songs: int) -> di
     corpus was not fetched by ``fetch-deam`` (unknown).
     """
     annotation_csv = annotation_csv.resolve()
-    digest = _sha256(annotation_csv)
+    digest = sha256_of(annotation_csv)
     official: bool | None = None
     record_path = _find_upwards(annotation_csv.parent, FETCH_RECORD)
     if record_path is not None:

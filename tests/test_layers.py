@@ -7,7 +7,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "emoreco"
 LAYERS = {
-    1: {"errors", "atomic", "config", "filterbanks", "features", "windows", "scaler", "curves",
+    1: {"errors", "atomic", "digest", "config", "filterbanks", "features", "windows", "scaler", "curves",
         "metrics", "models", "targets", "scoring"},
     2: {"audio", "annotations", "deam_layout", "corpus", "feature_cache", "extraction",
         "output_set", "provenance", "fetch",
