@@ -212,8 +212,9 @@ def generate_demo_corpus(out_dir: str | Path, n_clips: int = 80, n_full_songs: i
     dict
         The content of ``demo_truth.json``.
     """
-    from joblib import Parallel, delayed
     from tqdm import tqdm
+
+    from emoreco.processes import run_unordered
 
     if n_clips + n_full_songs < 1:
         raise ValueError("the demo corpus needs at least one song")
@@ -221,7 +222,7 @@ def generate_demo_corpus(out_dir: str | Path, n_clips: int = 80, n_full_songs: i
     audio_dir = out_dir / OFFICIAL_AUDIO
     audio_dir.mkdir(parents=True, exist_ok=True)
     songs = plan_songs(n_clips, n_full_songs, seed)
-    jobs = [delayed(_render_to)(song, audio_dir / f"{song.song_id}.mp3") for song in songs]
+    jobs: list[tuple] = [(song, audio_dir / f"{song.song_id}.mp3") for song in songs]
     extra: list[DemoSong] = []
     if test_songs_dir is not None:
         test_dir = Path(test_songs_dir)
@@ -229,11 +230,9 @@ def generate_demo_corpus(out_dir: str | Path, n_clips: int = 80, n_full_songs: i
         extra = plan_songs(n_test_songs, 0, seed + 1, clip_s=40.0)
         for number, song in enumerate(extra):
             suffix, rate, channels = TEST_SONG_FORMATS[number % len(TEST_SONG_FORMATS)]
-            jobs.append(delayed(_render_to)(song, test_dir / f"demo_song_{number + 1}{suffix}",
-                                            rate, channels))
-    runner = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    for _ in tqdm(runner(jobs), total=len(jobs), desc="demo songs", unit="song",
-                  disable=not progress):
+            jobs.append((song, test_dir / f"demo_song_{number + 1}{suffix}", rate, channels))
+    for _ in tqdm(run_unordered(_render_to, jobs, n_jobs), total=len(jobs), desc="demo songs",
+                  unit="song", disable=not progress):
         pass
 
     rng = np.random.default_rng(seed + 2)

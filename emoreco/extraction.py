@@ -8,6 +8,7 @@ from pathlib import Path
 from emoreco.config import FeatureParams
 from emoreco.errors import EmorecoError
 from emoreco.feature_cache import FeatureCache, song_features
+from emoreco.processes import run_unordered
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,6 @@ def extract_corpus(audio: dict[int, Path], params: FeatureParams, cache: Feature
     dict of int to str
         Songs that failed, with a one-line reason each (the others are cached).
     """
-    from joblib import Parallel, delayed
     from tqdm import tqdm
 
     todo = {}
@@ -53,10 +53,9 @@ def extract_corpus(audio: dict[int, Path], params: FeatureParams, cache: Feature
     failures: dict[int, str] = {}
     if not todo:
         return failures
-    runner = Parallel(n_jobs=n_jobs, return_as="generator_unordered", batch_size=4)
-    jobs = (delayed(_extract_one)(i, p, params, cache) for i, p in todo.items())
-    for song_id, error in tqdm(runner(jobs), total=len(todo), desc="features", unit="song",
-                               disable=not progress):
+    jobs = ((i, p, params, cache) for i, p in todo.items())
+    for song_id, error in tqdm(run_unordered(_extract_one, jobs, n_jobs), total=len(todo),
+                               desc="features", unit="song", disable=not progress):
         if error is not None:
             log.warning("skipped: %s", error)
             failures[song_id] = error

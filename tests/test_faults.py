@@ -291,3 +291,44 @@ def test_an_hour_long_file_stays_under_1_gb(trained_models, tmp_path):
     assert table.time_s.iloc[-1] == 3599.5 and table.arousal.notna().sum() == 7198
     print(f"peak memory of MAIN.py on a 60-min 48 kHz stereo WAV: {peak_mb:.0f} MB")
     assert peak_mb < 1024, f"peak {peak_mb:.0f} MB"
+
+
+def _children(pid: int) -> set[int]:
+    """Live processes whose parent is ``pid`` (from /proc)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux)")
+def test_worker_processes_end_with_a_killed_parent(tmp_path):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "emoreco", "demo", "--out", str(tmp_path / "demo"),
+         "--test-songs-dir", str(tmp_path / "songs"), "--clips", "40", "--full-songs", "0",
+         "--test-songs", "0", "--jobs", "2", "--quiet"], cwd=ROOT,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    workers: set[int] = set()
+    while len(workers) < 2 and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+        workers = _children(process.pid)
+    assert len(workers) >= 2, "the demo generator never started its workers"
+    process.kill()  # SIGKILL: no chance to clean up
+    process.wait()
+    deadline = time.monotonic() + 10
+    while any(map(_alive, workers)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(map(_alive, workers)), "workers outlived their killed parent"
