@@ -117,9 +117,9 @@ def predict_main(args: argparse.Namespace) -> int:
         start = 0.0 if args.start is None else args.start
         check_start(start, predictor.params.hop_s)  # once, before any song
         trained_on = {target: describe(meta.data) for target, meta in predictor.metas.items()}
-        log.info("models trained on %s", "; ".join(
-            dict.fromkeys(trained_on.values())) if len(set(trained_on.values())) == 1 else
-            "; ".join(f"{t}: {d}" for t, d in trained_on.items()))
+        shared = set(trained_on.values())
+        log.info("models trained on %s", shared.pop() if len(shared) == 1 else
+                 "; ".join(f"{target}: {d}" for target, d in trained_on.items()))
         warning = demo_warning([meta.data for meta in predictor.metas.values()])
         if warning:
             print(f"WARNING: {warning}", file=sys.stderr)
