@@ -44,12 +44,15 @@ def main() -> None:
             audio = {c.song: f"../{c.song}" for c in batch}
             path = Path(folder, f"report{count}.html")
             started = time.perf_counter()
-            write_html_report(batch, path, {}, None, audio)
+            shards = write_html_report(batch, path, {}, None, audio)
             seconds = time.perf_counter() - started
             size = path.stat().st_size / 1e6
+            beside = (f" + {len(shards)} shard files of "
+                      f"{sum(p.stat().st_size for p in shards) / 1e6:.1f} MB" if shards else
+                      " (curves embedded)")
             print(f"{count:>6} songs: report {seconds:.2f} s = {seconds / count * 1000:.2f} ms "
-                  f"per song (target <= 10 ms), page {size:.1f} MB (target < 20 MB for "
-                  "10,000 songs)")
+                  f"per song (target <= 10 ms), page {size:.1f} MB{beside} (target < 20 MB "
+                  "for 10,000 songs)")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ next run in that folder (:func:`recover`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -48,8 +49,12 @@ def _finish(out_dir: Path, staging: Path) -> None:
     (out_dir / MANIFEST).unlink(missing_ok=True)
     for name in journal["remove"]:
         (out_dir / name).unlink(missing_ok=True)
+        if (out_dir / name).parent != out_dir:
+            with contextlib.suppress(OSError):  # a sub-folder emptied by this: drop it
+                (out_dir / name).parent.rmdir()
     for name in journal["files"]:
         if (staging / name).exists():  # absent if moved before an interruption
+            (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
             os.replace(staging / name, out_dir / name)
     with atomic_path(out_dir / MANIFEST) as tmp:
         tmp.write_text(json.dumps(journal["manifest"], indent=1) + "\n")
@@ -116,11 +121,12 @@ class OutputSet:
         return self.staging / name
 
     def commit(self, description: dict[str, Any]) -> list[Path]:
-        """Move the staged files into place; return their final paths.
+        """Move every staged file (sub-folders included) into place; return their paths.
 
         ``description`` goes into the manifest beside the list of files.
         """
-        produced = [n for n in self.names if (self.staging / n).is_file()]
+        produced = sorted(p.relative_to(self.staging).as_posix()
+                          for p in self.staging.rglob("*") if p.is_file())
         manifest = dict(description, files={
             n: {"bytes": (self.staging / n).stat().st_size,
                 "sha256": sha256_of(self.staging / n)} for n in produced})

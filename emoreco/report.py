@@ -85,25 +85,55 @@ def _compact(values: np.ndarray) -> list[int | None]:
     return [None if v != v else int(v) for v in np.round(values * 1000).tolist()]
 
 
+EMBEDDED_VALUES = 1_500_000  # curve values embedded in the page (about 7 MB of JSON)
+SHARD_VALUES = 200_000  # curve values per shard file beyond that
+SHARD_FOLDER = "emotion_report_data"
+
+
 def report_data(curves: Sequence[EmotionCurve], audio: dict[str, str],
-                failures: dict[str, str], warning: str | None) -> dict:
-    """What the page draws, as compact JSON-able data (no times: start and step)."""
+                failures: dict[str, str], warning: str | None,
+                embedded_values: int = EMBEDDED_VALUES) -> tuple[dict, list[dict[str, list]]]:
+    """What the page draws, as compact JSON-able data (no times: start and step).
+
+    Returns the page's record and the shards: when the run's curves hold more than
+    ``embedded_values`` values, each song records the number of the shard that holds its
+    curves instead of the curves.
+    """
+    total = sum(2 * len(curve.times_s) for curve in curves)
+    shards: list[dict[str, list]] = []
+    filled = SHARD_VALUES
     songs = []
     for curve in curves:
         summary = curve.summary()
-        songs.append({"name": curve.song, "start": summary["start_s"], "end": summary["end_s"],
-                      "arousal": _compact(curve.arousal), "valence": _compact(curve.valence),
-                      "audio": audio.get(curve.song),
+        values = [_compact(curve.arousal), _compact(curve.valence)]
+        entry: dict = {"name": curve.song, "start": summary["start_s"], "end": summary["end_s"]}
+        if total <= embedded_values:
+            entry["arousal"], entry["valence"] = values
+        else:
+            if filled + 2 * len(curve.times_s) > SHARD_VALUES:
+                shards.append({})
+                filled = 0
+            shards[-1][curve.song] = values
+            filled += 2 * len(curve.times_s)
+            entry["shard"] = len(shards) - 1
+        songs.append({**entry, "audio": audio.get(curve.song),
                       **{k: round(summary[k], 4) for k in ("arousal_mean", "arousal_std",
                                                            "valence_mean", "valence_std")},
                       "quadrant": summary["quadrant"]})
     step = float(np.diff(curves[0].times_s[:2])[0]) if len(curves[0].times_s) > 1 else 0.5
-    return {"songs": songs, "step": step, "failures": failures, "warning": warning}
+    return ({"songs": songs, "step": step, "failures": failures, "warning": warning,
+             "shards": SHARD_FOLDER}, shards)
+
+
+def shard_names(count: int) -> list[str]:
+    """Paths, relative to the page, of ``count`` shard files."""
+    return [f"{SHARD_FOLDER}/curves-{number:05d}.js" for number in range(count)]
 
 
 def write_html_report(curves: Sequence[EmotionCurve], path: str | Path,
                       failures: dict[str, str], warning: str | None = None,
-                      audio: dict[str, str] | None = None) -> None:
+                      audio: dict[str, str] | None = None,
+                      embedded_values: int = EMBEDDED_VALUES) -> list[Path]:
     """One self-contained, offline HTML page drawn by plotly.js (inlined).
 
     The page holds the run's data once, as compact JSON; the browser draws the summary
@@ -111,8 +141,24 @@ def write_html_report(curves: Sequence[EmotionCurve], path: str | Path,
     select), a bar chart of song means, and for the selected song its timeline and
     trajectory with an audio player (``audio``: song name -> link or data URI) whose
     position is followed by a cursor. ``document.body.dataset.ready`` is "1" once drawn.
+
+    Beyond ``embedded_values`` curve values the curves go to shard files in
+    ``emotion_report_data/`` beside the page, loaded by the browser when a song of theirs
+    is selected (``<script>`` tags, which work from ``file://`` too).
+
+    Returns
+    -------
+    list of Path
+        The shard files written (empty when everything is embedded).
     """
-    record = report_data(curves, audio or {}, failures, warning)
+    record, shards = report_data(curves, audio or {}, failures, warning, embedded_values)
+    path = Path(path)
+    written = []
+    for number, (name, shard) in enumerate(zip(shard_names(len(shards)), shards)):
+        with atomic_path(path.parent / name) as tmp:
+            tmp.write_text(f"emorecoShard({number},{json.dumps(shard, separators=(',', ':'))});",
+                           encoding="utf-8")
+        written.append(path.parent / name)
     payload = json.dumps(record, separators=(",", ":")).replace("</", "<\\/")
     script = (resources.files("emoreco") / "assets" / "report.js").read_text(encoding="utf-8")
     failed = "".join(f"<li>{html.escape(name)}: {html.escape(message)}</li>"
@@ -162,6 +208,7 @@ Arousal at time t describes the 1.5-s window from t; valence the 0.5-s segment f
 """
     with atomic_path(path) as tmp:
         tmp.write_text(page, encoding="utf-8")
+    return written
 
 
 def write_report(curves: Sequence[EmotionCurve], paths: dict[str, Path],

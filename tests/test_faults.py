@@ -41,7 +41,8 @@ def _set_is_consistent(out: Path) -> dict:
     assert manifest is not None
     for name, info in manifest["files"].items():
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == info["sha256"], name
-    visible = {p.name for p in out.iterdir() if not p.name.startswith(".")}
+    visible = {p.relative_to(out).as_posix() for p in out.rglob("*")
+               if p.is_file() and not p.relative_to(out).as_posix().startswith(".")}
     assert visible == set(manifest["files"]) | {MANIFEST}
     return manifest
 
@@ -332,3 +333,18 @@ def test_worker_processes_end_with_a_killed_parent(tmp_path):
     while any(map(_alive, workers)) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(map(_alive, workers)), "workers outlived their killed parent"
+
+
+def test_an_output_set_with_a_sub_folder_is_committed_and_replaced_whole(tmp_path):
+    out = tmp_path / "out"
+    first = OutputSet(out, ["page.html"], overwrite=False)
+    for name in ("page.html", "data/part-0.js", "data/part-1.js"):
+        first.path("page.html").parent.joinpath(name).parent.mkdir(exist_ok=True)
+        (first.staging / name).write_text(name)
+    first.commit({"run": 1})
+    assert sorted(_set_is_consistent(out)["files"]) == ["data/part-0.js", "data/part-1.js",
+                                                         "page.html"]
+    second = OutputSet(out, ["page.html"], overwrite=True)
+    second.path("page.html").write_text("small run")
+    second.commit({"run": 2})
+    assert not (out / "data").exists()  # the earlier run's shards and folder are gone

@@ -89,3 +89,27 @@ def test_the_recording_proxy_does_see_a_page_that_fetches(tmp_path):
     page.write_text('<!DOCTYPE html><img src="http://example.invalid/x.png">')
     _, requests = render(page, tmp_path, "--dump-dom")
     assert any("example.invalid" in r for r in from_the_page(requests))  # it can fail
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get "
+                                              "install chromium; .ci/run installs it)")
+def test_beyond_the_limit_curves_are_loaded_from_shard_files(tmp_path):
+    import numpy as np
+
+    from emoreco.curves import EmotionCurve
+    from emoreco.report import write_html_report
+
+    times = np.arange(0, 20, 0.5)
+    curves = [EmotionCurve(f"song{k}.mp3", times,
+                           {"arousal": np.full(len(times), 0.1 * (k % 9), np.float32),
+                            "valence": np.linspace(-0.5, 0.5, len(times), dtype=np.float32)})
+              for k in range(30)]
+    page = tmp_path / "report" / "emotion_report.html"
+    shards = write_html_report(curves, page, {}, embedded_values=100)
+    assert len(shards) == 1 and shards[0].parent.name == "emotion_report_data"
+    assert '"arousal":[' not in page.read_text()  # no curve is embedded in the page
+    dom, requests = render(page, tmp_path, "--dump-dom")
+    assert 'data-ready="1"' in dom  # drawn after the first song's shard arrived
+    assert 'src="emotion_report_data/curves-00000.js"' in dom
+    assert dom.count('class="main-svg"') >= 8
+    assert from_the_page(requests) == []

@@ -74,7 +74,34 @@
     document.getElementById("plane").on("plotly_click", e => select(e.points[0].pointIndex));
   }
 
+  // Large runs keep the curves in shard files next to the page (emotion_report_data/),
+  // loaded by adding a script element when a song of theirs is selected (works from file://).
+  const pending = {};
+  window.emorecoShard = function (number, curves) {
+    for (const s of songs) {
+      if (s.shard === number && curves[s.name]) [s.arousal, s.valence] = curves[s.name];
+    }
+    (pending[number] || []).forEach(f => f());
+    delete pending[number];
+  };
+
+  function withCurves(i, then) {
+    const s = songs[i];
+    if (s.arousal) return then();
+    if (!pending[s.shard]) {
+      pending[s.shard] = [];
+      const tag = document.createElement("script");
+      tag.src = `${data.shards}/curves-${String(s.shard).padStart(5, "0")}.js`;
+      document.head.appendChild(tag);
+    }
+    pending[s.shard].push(then);
+  }
+
   function select(i) {
+    withCurves(i, () => draw(i));
+  }
+
+  function draw(i) {
     selected = i;
     const s = songs[i], t = times(s), a = curve(s, "arousal"), v = curve(s, "valence");
     document.getElementById("song-title").textContent = s.name;
@@ -95,6 +122,7 @@
       xaxis: {range: [-1, 1], title: "valence"}, yaxis: {range: [-1, 1], title: "arousal"},
       showlegend: false, margin: {t: 20}}, {displaylogo: false, responsive: true});
     drawTable();
+    document.body.dataset.ready = "1";
   }
 
   function follow() {
@@ -112,6 +140,5 @@
   document.getElementById("player").ontimeupdate = follow;
   drawPlane();
   drawTable();
-  if (songs.length) select(0);
-  document.body.dataset.ready = "1";
+  if (songs.length) select(0); else document.body.dataset.ready = "1";
 })();
