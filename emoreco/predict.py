@@ -85,11 +85,6 @@ class Predictor:
                              "parameters; retrain one of them")
         self.params: FeatureParams = next(iter(self.models.values())).params
 
-    @property
-    def context_s(self) -> float:
-        """Audio needed before the first output time (the longest context)."""
-        return max(m.spec.context_s(m.params) for m in self.models.values())
-
     def min_duration_s(self, start_s: float = 0.0) -> float:
         """Shortest audio with a value of every target at or after ``start_s`` (3 s from
         0 s: one valence context)."""

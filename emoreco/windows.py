@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from emoreco.config import FeatureParams
-from emoreco.features import (SongFeatures, frame_windows, grid_indices, segment_means,
-                              segment_sequences, window_grid)
+from emoreco.features import (SongFeatures, frame_windows, segment_means, segment_sequences,
+                              window_grid)
 
 
 def output_times(duration_s: float, params: FeatureParams, context_s: float, span_s: float,
@@ -71,6 +71,3 @@ def chroma_sequences(features: SongFeatures, times_s: np.ndarray,
     sequences, keep = segment_sequences(segments, times_s, params)
     assert keep.all(), "chroma_sequences called with times outside the song"
     return sequences
-
-
-__all__ = ["output_times", "mfcc_windows", "chroma_sequences", "grid_indices"]

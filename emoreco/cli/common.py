@@ -49,8 +49,8 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--annotations-dir", type=Path,
                        help="folder holding arousal.csv and valence.csv")
     group.add_argument("--cache-dir", type=Path, default=DEFAULT_DATA,
-                       help="feature cache root: <cache-dir>/DEAM_mfccs/<key>/<id>.npy "
-                            "(default: data)")
+                       help="feature cache root: <cache-dir>/DEAM_mfccs/<key>/<audio folder>/"
+                            "<id>.npy (default: data)")
     group.add_argument("--jobs", type=job_count, default=-1,
                        help="parallel feature extraction processes (default: -1, all cores)")
     group.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -85,7 +85,8 @@ def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPars
 def make_training_deterministic(seed: int) -> None:
     """Seed Python, numpy and Keras and turn on TensorFlow op determinism (process-wide).
 
-    With the same seed and thread count, two runs give bit-identical weights.
+    Two runs with the same seed start identically; on a busy 2-core machine two
+    ``make demo`` runs were seen to drift in the fourth decimal after a few epochs.
     """
     import keras
     import tensorflow as tf

@@ -1,4 +1,4 @@
-"""``python -m emoreco extract`` and ``python -m emoreco demo``."""
+"""``python -m emoreco extract``, ``demo`` and ``fetch-deam``: preparing corpora."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ from emoreco.targets import TARGETS
 
 if TYPE_CHECKING:  # pandas comes with the corpus; MAIN.py never needs it
     from emoreco.corpus import Corpus
+    from emoreco.deam_layout import DeamPaths
     from emoreco.feature_cache import FeatureCache
 
 
-def extract_features(args: argparse.Namespace, target: str
-                     ) -> tuple["Corpus", FeatureParams, "FeatureCache", dict[int, str]]:
-    """Locate data, fill the cache, and return (corpus, params, cache, failures)."""
+def extract_features(args: argparse.Namespace, target: str) -> tuple[
+        "DeamPaths", "Corpus", FeatureParams, "FeatureCache", dict[int, str]]:
+    """Locate data, fill the cache, and return (paths, corpus, params, cache, failures)."""
     from emoreco.corpus import load_corpus
     from emoreco.deam_layout import locate_deam
     from emoreco.extraction import extract_corpus
@@ -28,13 +29,12 @@ def extract_features(args: argparse.Namespace, target: str
     paths = locate_deam(args.deam_dir, args.audio_dir, args.annotations_dir)
     corpus = load_corpus(paths, target)
     log.info("%s (%s)", corpus.summary(), paths.annotation_csv(target))
-    args.annotation_csv, args.resolved_audio_dir = paths.annotation_csv(target), paths.audio_dir
     cache = FeatureCache(args.cache_dir, params)
     failures = extract_corpus(corpus.audio, params, cache, args.jobs, progress=not args.quiet)
     if failures:
         log.warning("%d song(s) skipped because their audio is unusable (listed above)",
                     len(failures))
-    return corpus, params, cache, failures
+    return paths, corpus, params, cache, failures
 
 
 def extract_parser() -> argparse.ArgumentParser:
@@ -51,7 +51,7 @@ def extract_parser() -> argparse.ArgumentParser:
 
 def extract_main(args: argparse.Namespace) -> int:
     """Fill the cache; exit 1 if no song could be read."""
-    corpus, _, cache, failures = extract_features(args, args.target)
+    _, corpus, _, cache, failures = extract_features(args, args.target)
     log.info("%d songs cached in %s and %s", len(corpus.audio) - len(failures),
              cache.mfcc_root, cache.chroma_root)
     return 1 if failures and len(failures) == len(corpus.audio) else 0

@@ -55,12 +55,12 @@ def train_main(args: argparse.Namespace, target: str) -> int:
     from emoreco.training import train_and_evaluate
 
     spec = get_target(target)
-    corpus, params, cache, failures = extract_features(args, target)
+    paths, corpus, params, cache, failures = extract_features(args, target)
     songs = LabelledSongs(corpus, cache)
     windows = build_window_set(spec, songs, params, skip=set(failures), progress=not args.quiet)
     log.info("%d %s examples of shape %s from %d songs", len(windows), target,
              windows.inputs.shape[1:], len(set(windows.song_ids.tolist())))
-    data = corpus_provenance(args.annotation_csv, args.resolved_audio_dir,
+    data = corpus_provenance(paths.annotation_csv(target), paths.audio_dir,
                              len(set(windows.song_ids.tolist())))
     log.info("training on %s", describe(data))
     make_training_deterministic(args.train_params.seed)
