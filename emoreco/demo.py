@@ -165,6 +165,11 @@ def _render_to(song: DemoSong, path: Path, rate: int = RENDER_RATE, channels: in
     _write_audio(path, samples, rate)
 
 
+def _render_job(_: None, job: tuple) -> None:
+    """Engine task: render one song (``job``: the arguments of :func:`_render_to`)."""
+    _render_to(*job)
+
+
 def _write_static(folder: Path, songs: list[DemoSong]) -> None:
     """Song-level CSVs on the 1-9 scale, with the real files' header quirks."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -214,7 +219,7 @@ def generate_demo_corpus(out_dir: str | Path, n_clips: int = 80, n_full_songs: i
     """
     from tqdm import tqdm
 
-    from emoreco.processes import run_unordered
+    from emoreco.engine import open_engine
 
     if n_clips + n_full_songs < 1:
         raise ValueError("the demo corpus needs at least one song")
@@ -231,9 +236,10 @@ def generate_demo_corpus(out_dir: str | Path, n_clips: int = 80, n_full_songs: i
         for number, song in enumerate(extra):
             suffix, rate, channels = TEST_SONG_FORMATS[number % len(TEST_SONG_FORMATS)]
             jobs.append((song, test_dir / f"demo_song_{number + 1}{suffix}", rate, channels))
-    for _ in tqdm(run_unordered(_render_to, jobs, n_jobs), total=len(jobs), desc="demo songs",
-                  unit="song", disable=not progress):
-        pass
+    with open_engine(None, n_jobs, len(jobs)) as engine:
+        for _ in tqdm(engine.map_unordered(None, _render_job, jobs), total=len(jobs),
+                      desc="demo songs", unit="song", disable=not progress):
+            pass
 
     rng = np.random.default_rng(seed + 2)
     for name in ("arousal", "valence"):

@@ -8,18 +8,19 @@ from pathlib import Path
 from emoreco.config import FeatureParams
 from emoreco.errors import EmorecoError
 from emoreco.feature_cache import FeatureCache, song_features
-from emoreco.processes import run_unordered
+from emoreco.engine import open_engine
 
 log = logging.getLogger(__name__)
 
 
-def _extract_one(song_id: int, audio_path: Path, params: FeatureParams,
-                 cache: FeatureCache) -> tuple[int, str | None]:
-    """Worker: fill the cache for one song; return (id, error message or None).
+def _extract_one(_: None, job: tuple[int, Path, FeatureParams, FeatureCache]
+                 ) -> tuple[int, str | None]:
+    """Engine task: fill the cache for one song; return (id, error message or None).
 
     Nothing a song does stops the corpus: unusable audio and read errors are reported
     as such, anything else as an internal error with its type.
     """
+    song_id, audio_path, params, cache = job
     try:
         song_features(audio_path, params, cache, song_id)
     except (EmorecoError, OSError) as exc:
@@ -30,11 +31,13 @@ def _extract_one(song_id: int, audio_path: Path, params: FeatureParams,
 
 
 def extract_corpus(audio: dict[int, Path], params: FeatureParams, cache: FeatureCache,
-                   n_jobs: int = -1, progress: bool = True) -> dict[int, str]:
+                   n_jobs: int = -1, progress: bool = True,
+                   scheduler: str | None = None) -> dict[int, str]:
     """Fill the feature cache for every song, in parallel, with a progress bar.
 
-    Workers write to the cache and return only a status, so memory stays bounded by the
-    few songs in flight, not the corpus.
+    Workers (local processes, or those of the Dask ``scheduler``, which must see the
+    audio and the cache under the same paths) write to the cache and return only a
+    status, so memory stays bounded by the few songs in flight, not the corpus.
 
     Returns
     -------
@@ -53,10 +56,12 @@ def extract_corpus(audio: dict[int, Path], params: FeatureParams, cache: Feature
     failures: dict[int, str] = {}
     if not todo:
         return failures
-    jobs = ((i, p, params, cache) for i, p in todo.items())
-    for song_id, error in tqdm(run_unordered(_extract_one, jobs, n_jobs), total=len(todo),
-                               desc="features", unit="song", disable=not progress):
-        if error is not None:
-            log.warning("skipped: %s", error)
-            failures[song_id] = error
+    jobs = [(i, p.resolve(), params, cache) for i, p in todo.items()]
+    with open_engine(scheduler, n_jobs, len(jobs)) as engine:
+        for outcome in tqdm(engine.map_unordered(None, _extract_one, jobs), total=len(jobs),
+                            desc="features", unit="song", disable=not progress):
+            song_id, error = outcome.value or (outcome.item[0], outcome.error)
+            if error is not None:
+                log.warning("skipped: %s", error)
+                failures[song_id] = error
     return failures

@@ -9,6 +9,10 @@ file of the set with its size and SHA-256) last. So the
 manifest exists only beside a complete, consistent set; a run killed before the
 commit leaves the previous set untouched, and one killed during it is completed by the
 next run in that folder (:func:`recover`).
+
+A *resumable* set (``resume_key``) keeps its staging folder, named after the key, when
+the run is interrupted, with the work done so far in :attr:`OutputSet.work_dir`; the
+next run with the same key continues in it.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from emoreco.atomic import atomic_path
+from emoreco.atomic import atomic_path, create_unique_file
 from emoreco.digest import sha256_of
 from emoreco.errors import EmorecoError
 
@@ -30,6 +34,8 @@ log = logging.getLogger(__name__)
 MANIFEST = "TestSongSummary.json"  # the summary CSV's companion: describes the whole run
 STAGING_PREFIX = ".emoreco-staging-"
 JOURNAL = "commit.json"
+RESUMABLE_PREFIX = STAGING_PREFIX + "run-"
+WORK = ".work"  # a resumable run's own files, never committed
 
 
 def read_manifest(out_dir: Path) -> dict[str, Any] | None:
@@ -62,15 +68,32 @@ def _finish(out_dir: Path, staging: Path) -> None:
 
 
 def recover(out_dir: Path) -> None:
-    """Complete a commit that was interrupted; drop staging folders of killed runs."""
+    """Complete a commit that was interrupted; drop staging folders of killed runs
+    (except those of resumable runs, which hold their work)."""
     if not out_dir.is_dir():
         return
     for staging in sorted(out_dir.glob(STAGING_PREFIX + "*")):
         if (staging / JOURNAL).is_file():
             log.info("%s: completing an interrupted commit", out_dir)
             _finish(out_dir, staging)
-        else:
+        elif not staging.name.startswith(RESUMABLE_PREFIX):
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def ensure_writable(out_dir: Path) -> None:
+    """Create ``out_dir`` and check that files can be made in it (before any work).
+
+    Raises
+    ------
+    OSError
+        Naming the folder.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    create_unique_file(out_dir, ".emoreco-probe-", "").unlink()
+
+
+def _has_work(staging: Path) -> bool:
+    return any(p.is_file() for p in (staging / WORK).rglob("*"))
 
 
 class OutputSet:
@@ -87,19 +110,24 @@ class OutputSet:
     known_names : iterable of str
         Files a previous run may have written without a manifest (older versions); with
         ``overwrite`` they are removed when the new run does not produce them.
+    resume_key : str, optional
+        Makes the set resumable: an interrupted run with this key is continued
+        (:attr:`resumed`); one with another key is an error, or discarded with
+        ``overwrite``.
 
     Raises
     ------
     EmorecoError
-        Outputs exist and ``overwrite`` is false.
+        Outputs, or an interrupted run with another key, exist and ``overwrite`` is false.
     OSError
         The folder cannot be created or written (checked before any work).
     """
 
     def __init__(self, out_dir: Path, names: list[str], overwrite: bool,
-                 known_names: tuple[str, ...] = ()) -> None:
+                 known_names: tuple[str, ...] = (), resume_key: str | None = None) -> None:
         self.out_dir = out_dir
         self.names = names
+        self.resumable = resume_key is not None
         out_dir.mkdir(parents=True, exist_ok=True)
         recover(out_dir)
         previous = read_manifest(out_dir)
@@ -112,12 +140,27 @@ class OutputSet:
                                f"{', ...' if len(clashing) > 3 else ''}); use --overwrite or "
                                "--out-dir")
         self.previous = old
-        self.staging = out_dir / f"{STAGING_PREFIX}{secrets.token_hex(4)}"
-        self.staging.mkdir()  # fails now on a read-only folder, before any work
+        self.staging = out_dir / (f"{RESUMABLE_PREFIX}{resume_key}" if self.resumable
+                                  else f"{STAGING_PREFIX}{secrets.token_hex(4)}")
+        for other in sorted(out_dir.glob(RESUMABLE_PREFIX + "*")):
+            if other == self.staging:
+                continue
+            if _has_work(other) and not overwrite:
+                raise EmorecoError(f"{out_dir} holds an interrupted run with other models or "
+                                   "--start/--end: run that command again to finish it, or "
+                                   "add --overwrite to discard its work")
+            shutil.rmtree(other)
+        self.resumed = _has_work(self.staging)
+        self.staging.mkdir(exist_ok=self.resumable)  # fails now on a read-only folder
+        self.work_dir = self.staging / WORK
+        self.work_dir.mkdir(exist_ok=True)
+        for leftover in self.staging.iterdir():  # outputs of an interrupted assembly
+            if leftover != self.work_dir:
+                shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
 
     def path(self, name: str) -> Path:
         """Where to write file ``name`` of the set."""
-        assert name in self.names, f"{name} is not part of this output set"
+        assert name.split("/")[0] in self.names, f"{name} is not part of this output set"
         return self.staging / name
 
     def commit(self, description: dict[str, Any]) -> list[Path]:
@@ -126,7 +169,8 @@ class OutputSet:
         ``description`` goes into the manifest beside the list of files.
         """
         produced = sorted(p.relative_to(self.staging).as_posix()
-                          for p in self.staging.rglob("*") if p.is_file())
+                          for p in self.staging.rglob("*")
+                          if p.is_file() and self.work_dir not in p.parents)
         manifest = dict(description, files={
             n: {"bytes": (self.staging / n).stat().st_size,
                 "sha256": sha256_of(self.staging / n)} for n in produced})
@@ -138,5 +182,10 @@ class OutputSet:
         return [self.out_dir / n for n in produced]
 
     def abandon(self) -> None:
-        """Drop the staged files (the previous set stays as it was)."""
+        """Drop the staged files (the previous set stays as it was); a resumable run's
+        work is kept for the next run."""
+        if self.resumable and self.staging.is_dir() and _has_work(self.staging):
+            log.info("%s: the work done is kept; run the same command again to resume",
+                     self.out_dir)
+            return
         shutil.rmtree(self.staging, ignore_errors=True)

@@ -12,6 +12,7 @@ import fnmatch
 import logging
 import os
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,11 +20,13 @@ import numpy as np
 from emoreco.audio import AUDIO_SUFFIXES, load_audio
 from emoreco.config import FeatureParams
 from emoreco.curves import EmotionCurve
+from emoreco.engine import DaskEngine, InProcessEngine
 from emoreco.errors import ConfigError, DataLayoutError, EmorecoError, ModelError
 from emoreco.features import compute_song_features
 from emoreco.model_meta import ModelMeta
 from emoreco.models import keras_call
 from emoreco.persistence import ModelFiles, add_onnx_export, load_keras, read_meta
+from emoreco.result_parts import PartWriter, SongRecord, file_fingerprint
 from emoreco.runtime import onnx_call
 from emoreco.scoring import ScaledModel, song_curve
 from emoreco.targets import TARGETS, get_target
@@ -182,21 +185,73 @@ def unique_song_names(files: list[Path]) -> dict[Path, str]:
                    else path.resolve().relative_to(common).as_posix()) for path in files}
 
 
-def predict_files(predictor: Predictor, files: list[Path], names: dict[Path, str],
-                  start_s: float, end_s: float | None, errors: dict[str, str],
-                  progress: bool = True) -> Iterator[EmotionCurve]:
-    """Stream curves one file at a time; failures go to ``errors`` (file -> message).
+@dataclass(frozen=True)
+class SongJob:
+    """One song of a run, as a worker needs it: where, under which name, which span.
 
-    Only one song's audio and features are in memory at a time. Nothing one file does
-    stops the batch: unusable audio and read errors are reported as such, anything else
-    as an internal error with its type.
+    ``size`` and ``mtime_ns`` identify the file's content when the run was planned.
+    """
+
+    path: str
+    name: str
+    size: int
+    mtime_ns: int
+    start_s: float = 0.0
+    end_s: float | None = None
+
+
+def song_jobs(files: list[Path], names: dict[Path, str], start_s: float,
+              end_s: float | None) -> list[SongJob]:
+    """A job per file, with absolute paths (workers may run in another folder)."""
+    return [SongJob(str(path.resolve()), names[path], *file_fingerprint(path), start_s, end_s)
+            for path in files]
+
+
+@dataclass(frozen=True)
+class PredictorSetup:
+    """Builds a :class:`Predictor` (once per worker): picklable, with absolute paths."""
+
+    models_dir: str
+    model_names: tuple[tuple[str, str], ...]
+
+    def __call__(self) -> Predictor:
+        return Predictor(self.models_dir, dict(self.model_names))
+
+
+def predict_song(predictor: Predictor, job: SongJob) -> EmotionCurve | str:
+    """The curves of one job's song, or the one-line reason it failed.
+
+    Nothing one file does stops the batch: unusable audio and read errors are reported
+    as such, anything else as an internal error with its type.
+    """
+    try:
+        return predictor.predict_file(job.path, job.start_s, job.end_s, job.name)
+    except (EmorecoError, OSError) as exc:
+        return str(exc)
+    except Exception as exc:  # noqa: BLE001 - one song's bug must not lose the others
+        return f"{job.path}: internal error {type(exc).__name__}: {exc}"
+
+
+def predict_into_parts(engine: InProcessEngine | DaskEngine, setup: PredictorSetup,
+                       predictor: Predictor, jobs: list[SongJob], writer: PartWriter,
+                       progress: bool = True, done: int = 0) -> None:
+    """Run every job on ``engine`` and write each result to ``writer`` as it arrives.
+
+    ``predictor`` (already loaded here) serves the in-process engine; workers build
+    theirs with ``setup``. ``done`` songs of an earlier run count on the progress bar.
     """
     from tqdm import tqdm
 
-    for path in tqdm(files, desc="songs", unit="song", disable=not progress):
-        try:
-            yield predictor.predict_file(path, start_s, end_s, names[path])
-        except (EmorecoError, OSError) as exc:
-            errors[str(path)] = str(exc)
-        except Exception as exc:  # noqa: BLE001 - one song's bug must not lose the others
-            errors[str(path)] = f"{path}: internal error {type(exc).__name__}: {exc}"
+    with tqdm(total=done + len(jobs), initial=done, desc="songs", unit="song",
+              disable=not progress, smoothing=0.05) as bar:
+        for outcome in engine.map_unordered(setup, predict_song, jobs, state=predictor):
+            job, result = outcome.item, outcome.value
+            if outcome.error is not None:
+                result = f"{job.path}: {outcome.error}"
+            record = SongRecord(job.name, job.path, job.size, job.mtime_ns)
+            if isinstance(result, EmotionCurve):
+                writer.add(replace(record, summary=result.summary()), result)
+            else:
+                writer.add(replace(record, error=str(result)), None)
+            bar.update()
+    writer.flush()

@@ -6,7 +6,7 @@ import csv
 import html
 import importlib.util
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -17,19 +17,22 @@ from emoreco.curves import QUADRANTS, EmotionCurve
 from emoreco.errors import EmorecoError
 
 TABLE_NAMES = {"table": "TestSongPredicted.csv", "summary": "TestSongSummary.csv"}
+PARQUET_NAME = {"parquet": "TestSongPredicted.parquet"}  # a folder of Parquet parts
 JSON_NAME = {"json": "TestSongPredicted.json"}
 PICTURE_NAMES = {"arousal": "Arousal_tracks.png", "valence": "Valence_tracks.png",
                  "plane": "Valence_arousal_plane.png"}
 REPORT_NAME = {"html": "emotion_report.html"}
-OUTPUT_NAMES = TABLE_NAMES | JSON_NAME | PICTURE_NAMES | REPORT_NAME
+OUTPUT_NAMES = TABLE_NAMES | PARQUET_NAME | JSON_NAME | PICTURE_NAMES | REPORT_NAME
 SUMMARY_COLUMNS = ("song", "n_steps", "start_s", "end_s", "arousal_mean", "arousal_std",
                    "valence_mean", "valence_std", "quadrant")
 
 
 def output_paths(out_dir: str | Path, with_json: bool = False, pictures: bool = True,
-                 report: bool = True) -> dict[str, Path]:
-    """The files a prediction run writes, by role."""
-    names = (TABLE_NAMES | (JSON_NAME if with_json else {})
+                 report: bool = True, parquet: bool = False) -> dict[str, Path]:
+    """The files a prediction run writes, by role (``parquet``: the per-step table as
+    a folder of Parquet parts instead of one CSV)."""
+    tables = ({"summary": TABLE_NAMES["summary"]} | PARQUET_NAME) if parquet else TABLE_NAMES
+    names = (tables | (JSON_NAME if with_json else {})
              | (PICTURE_NAMES if pictures else {}) | (REPORT_NAME if report else {}))
     return {key: Path(out_dir) / name for key, name in names.items()}
 
@@ -42,19 +45,21 @@ def _number(value: object) -> object:
 
 
 def write_tables(curves: Sequence[EmotionCurve], paths: dict[str, Path]) -> None:
-    """The per-step CSV, the per-song summary CSV and (if in ``paths``) the JSON.
+    """The per-step CSV, the per-song summary CSV and the JSON, those in ``paths``.
 
     ``TestSongPredicted.csv``: ``song, time_s, arousal, valence``, one row per song and
     time step, values with 4 decimals, empty where a target has no value (valence
-    before its first full context).
+    before its first full context). ``curves`` is read once per file written.
     """
-    with atomic_path(paths["table"]) as tmp, open(tmp, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["song", "time_s", "arousal", "valence"])
-        for c in curves:
-            writer.writerows(zip([c.song] * len(c.times_s), map(_number, c.times_s.tolist()),
-                                 map(_number, c.arousal.tolist()),
-                                 map(_number, c.valence.tolist())))
+    if "table" in paths:
+        with atomic_path(paths["table"]) as tmp, open(tmp, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["song", "time_s", "arousal", "valence"])
+            for c in curves:
+                writer.writerows(zip([c.song] * len(c.times_s),
+                                     map(_number, c.times_s.tolist()),
+                                     map(_number, c.arousal.tolist()),
+                                     map(_number, c.valence.tolist())))
     with atomic_path(paths["summary"]) as tmp, open(tmp, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(SUMMARY_COLUMNS)
@@ -92,16 +97,19 @@ SHARD_FOLDER = "emotion_report_data"
 
 def report_data(curves: Sequence[EmotionCurve], audio: dict[str, str],
                 failures: dict[str, str], warning: str | None,
-                embedded_values: int = EMBEDDED_VALUES) -> tuple[dict, list[dict[str, list]]]:
+                embedded_values: int = EMBEDDED_VALUES,
+                write_shard: Callable[[int, dict[str, list]], None] | None = None) -> dict:
     """What the page draws, as compact JSON-able data (no times: start and step).
 
-    Returns the page's record and the shards: when the run's curves hold more than
-    ``embedded_values`` values, each song records the number of the shard that holds its
-    curves instead of the curves.
+    When the run's curves hold more than ``embedded_values`` values, each song records
+    the number of the shard that holds its curves instead of the curves, and each shard
+    is handed to ``write_shard(number, shard)`` as soon as it is full, so that only one
+    shard is in memory at a time.
     """
     total = sum(2 * len(curve.times_s) for curve in curves)
-    shards: list[dict[str, list]] = []
-    filled = SHARD_VALUES
+    shard: dict[str, list] = {}
+    shard_count = 0
+    filled = 0
     songs = []
     for curve in curves:
         summary = curve.summary()
@@ -110,24 +118,28 @@ def report_data(curves: Sequence[EmotionCurve], audio: dict[str, str],
         if total <= embedded_values:
             entry["arousal"], entry["valence"] = values
         else:
-            if filled + 2 * len(curve.times_s) > SHARD_VALUES:
-                shards.append({})
-                filled = 0
-            shards[-1][curve.song] = values
+            if shard and filled + 2 * len(curve.times_s) > SHARD_VALUES:
+                assert write_shard is not None, "curves beyond embedded_values need shards"
+                write_shard(shard_count, shard)
+                shard, shard_count, filled = {}, shard_count + 1, 0
+            shard[curve.song] = values
             filled += 2 * len(curve.times_s)
-            entry["shard"] = len(shards) - 1
+            entry["shard"] = shard_count
         songs.append({**entry, "audio": audio.get(curve.song),
                       **{k: round(summary[k], 4) for k in ("arousal_mean", "arousal_std",
                                                            "valence_mean", "valence_std")},
                       "quadrant": summary["quadrant"]})
+    if shard:
+        assert write_shard is not None, "curves beyond embedded_values need shards"
+        write_shard(shard_count, shard)
     step = float(np.diff(curves[0].times_s[:2])[0]) if len(curves[0].times_s) > 1 else 0.5
-    return ({"songs": songs, "step": step, "failures": failures, "warning": warning,
-             "shards": SHARD_FOLDER}, shards)
+    return {"songs": songs, "step": step, "failures": failures, "warning": warning,
+            "shards": SHARD_FOLDER}
 
 
-def shard_names(count: int) -> list[str]:
-    """Paths, relative to the page, of ``count`` shard files."""
-    return [f"{SHARD_FOLDER}/curves-{number:05d}.js" for number in range(count)]
+def shard_name(number: int) -> str:
+    """Path, relative to the page, of shard file ``number``."""
+    return f"{SHARD_FOLDER}/curves-{number:05d}.js"
 
 
 def write_html_report(curves: Sequence[EmotionCurve], path: str | Path,
@@ -151,14 +163,17 @@ def write_html_report(curves: Sequence[EmotionCurve], path: str | Path,
     list of Path
         The shard files written (empty when everything is embedded).
     """
-    record, shards = report_data(curves, audio or {}, failures, warning, embedded_values)
     path = Path(path)
-    written = []
-    for number, (name, shard) in enumerate(zip(shard_names(len(shards)), shards)):
-        with atomic_path(path.parent / name) as tmp:
+    written: list[Path] = []
+
+    def write_shard(number: int, shard: dict[str, list]) -> None:
+        target = path.parent / shard_name(number)
+        with atomic_path(target) as tmp:
             tmp.write_text(f"emorecoShard({number},{json.dumps(shard, separators=(',', ':'))});",
                            encoding="utf-8")
-        written.append(path.parent / name)
+        written.append(target)
+
+    record = report_data(curves, audio or {}, failures, warning, embedded_values, write_shard)
     payload = json.dumps(record, separators=(",", ":")).replace("</", "<\\/")
     script = (resources.files("emoreco") / "assets" / "report.js").read_text(encoding="utf-8")
     failed = "".join(f"<li>{html.escape(name)}: {html.escape(message)}</li>"

@@ -10,7 +10,7 @@ LAYERS = {
     1: {"errors", "atomic", "digest", "config", "filterbanks", "features", "windows", "scaler", "curves",
         "metrics", "models", "targets", "scoring"},
     2: {"audio", "annotations", "deam_layout", "corpus", "feature_cache", "extraction",
-        "output_set", "provenance", "fetch", "processes",
+        "output_set", "provenance", "fetch", "engine", "result_parts",
         "examples", "split", "model_meta", "persistence", "runtime", "training", "predict",
         "plots", "report", "demo"},
     3: {"cli"},

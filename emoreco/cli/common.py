@@ -27,6 +27,17 @@ def job_count(text: str) -> int:
     return value
 
 
+def positive_int(text: str) -> int:
+    """argparse type: an int >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
 def finite_seconds(text: str) -> float:
     """argparse type for times: a finite number of seconds, >= 0."""
     try:
@@ -51,9 +62,20 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--cache-dir", type=Path, default=DEFAULT_DATA,
                        help="feature cache root: <cache-dir>/DEAM_mfccs/<key>/<audio folder>/"
                             "<id>.npy (default: data)")
-    group.add_argument("--jobs", type=job_count, default=-1,
-                       help="parallel feature extraction processes (default: -1, all cores)")
     group.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_engine_options(parser, "feature extraction")
+
+
+def add_engine_options(parser: argparse.ArgumentParser, work: str) -> None:
+    """Where the per-song work runs: local processes, or a Dask cluster."""
+    group = parser.add_argument_group("parallelism")
+    group.add_argument("--jobs", type=job_count, default=-1,
+                       help=f"local worker processes for {work} (default: -1, all cores; "
+                            "1: in this process)")
+    group.add_argument("--scheduler", metavar="ADDRESS",
+                       help="run the per-song work on this Dask cluster (tcp://host:8786) "
+                            "instead; its workers must see the audio and model folders under "
+                            "the same absolute paths")
 
 
 def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser,

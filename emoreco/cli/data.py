@@ -29,8 +29,9 @@ def extract_features(args: argparse.Namespace, target: str) -> tuple[
     paths = locate_deam(args.deam_dir, args.audio_dir, args.annotations_dir)
     corpus = load_corpus(paths, target)
     log.info("%s (%s)", corpus.summary(), paths.annotation_csv(target))
-    cache = FeatureCache(args.cache_dir, params)
-    failures = extract_corpus(corpus.audio, params, cache, args.jobs, progress=not args.quiet)
+    cache = FeatureCache(args.cache_dir.resolve(), params)  # workers may run elsewhere
+    failures = extract_corpus(corpus.audio, params, cache, args.jobs, progress=not args.quiet,
+                              scheduler=args.scheduler)
     if failures:
         log.warning("%d song(s) skipped because their audio is unusable (listed above)",
                     len(failures))

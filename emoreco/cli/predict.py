@@ -9,13 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from emoreco.cli.common import (DEFAULT_DATA, DEFAULT_MODELS, DEFAULT_RESULTS, finite_seconds,
-                                log)
+from emoreco.cli.common import (DEFAULT_DATA, DEFAULT_MODELS, DEFAULT_RESULTS,
+                                add_engine_options, finite_seconds, log, positive_int)
 from emoreco.errors import ConfigError
 from emoreco.features import grid_indices
 from emoreco.targets import TARGETS
 
 AUTO_PLOT_SONGS = 12  # above this, PNGs are drawn only with --plots
+AUTO_PARQUET_SONGS = 5000  # above this, the per-step table is Parquet parts by default
 EMBED_AUDIO_SONGS = 200  # about 140 kB per 45-s song
 
 
@@ -43,6 +44,10 @@ def predict_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_RESULTS,
                         help=f"where the CSVs, pictures and report go (default: {DEFAULT_RESULTS})")
     parser.add_argument("--json", action="store_true", help="also write TestSongPredicted.json")
+    parser.add_argument("--table", choices=("auto", "csv", "parquet"), default="auto",
+                        help="per-step table: one TestSongPredicted.csv, or a folder "
+                             "TestSongPredicted.parquet/ of parts with the same columns "
+                             f"(default auto: CSV up to {AUTO_PARQUET_SONGS} songs)")
     parser.add_argument("--plots", action=argparse.BooleanOptionalAction, default=None,
                         help="draw the PNG pictures (default: only for up to "
                              f"{AUTO_PLOT_SONGS} songs)")
@@ -52,8 +57,15 @@ def predict_parser() -> argparse.ArgumentParser:
                         help="embed compressed audio (Opus, 24 kbit/s) in the report so that "
                              f"it plays anywhere (at most {EMBED_AUDIO_SONGS} songs); by "
                              "default the player links the files by relative path")
-    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace existing outputs (and an interrupted run of other "
+                             "models or --start/--end)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_engine_options(parser, "songs")
+    parser.add_argument("--part-songs", type=positive_int, default=256, metavar="N",
+                        help="songs per part written as the run goes (default: 256); a "
+                             "killed run loses at most this many songs or a minute of work "
+                             "and resumes when started again with the same arguments")
     return parser
 
 
@@ -92,30 +104,49 @@ def audio_sources(files: list[Path], names: dict[Path, str], out_dir: Path, embe
     return sources
 
 
+def run_key(metas: dict, start_s: float, end_s: float | None) -> str:
+    """What makes two runs' per-song results interchangeable: the models' files and the
+    time span (a resumed run must match)."""
+    import hashlib
+    import json
+
+    described = {"models": {target: meta.sha256 for target, meta in sorted(metas.items())},
+                 "start_s": start_s, "end_s": end_s, "parts": 1}
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def predict_main(args: argparse.Namespace) -> int:
-    """Predict, write every output as one complete set, report failures.
+    """Predict song by song into resumable parts, then write every output as one set.
 
     Exit 1 if any song failed (the others are written), 2 for a user error.
     """
     from emoreco import __version__
-    from emoreco.output_set import OutputSet
-    from emoreco.predict import Predictor, find_audio_files, predict_files, unique_song_names
+    from emoreco.engine import open_engine
+    from emoreco.output_set import OutputSet, ensure_writable
+    from emoreco.predict import (Predictor, PredictorSetup, find_audio_files,
+                                 predict_into_parts, song_jobs, unique_song_names)
     from emoreco.provenance import demo_warning, describe
     from emoreco.report import OUTPUT_NAMES, output_paths, write_report
+    from emoreco.result_parts import (PartWriter, StoredCurves, latest_records,
+                                      write_parquet_dataset)
 
     files = find_audio_files(args.inputs, args.recursive, args.glob)
     if args.embed_audio and len(files) > EMBED_AUDIO_SONGS:
         raise ConfigError(f"--embed-audio is for portable pages of up to {EMBED_AUDIO_SONGS} "
                           f"songs, not {len(files)}; without it the page links the files")
     pictures = args.plots if args.plots is not None else len(files) <= AUTO_PLOT_SONGS
-    roles = output_paths(args.out_dir, args.json, pictures, args.report)
+    parquet = args.table == "parquet" or (args.table == "auto"
+                                          and len(files) > AUTO_PARQUET_SONGS)
+    roles = output_paths(args.out_dir, args.json, pictures, args.report, parquet)
+    ensure_writable(args.out_dir)  # fails now, not after the work
+    model_names = {target: getattr(args, f"{target}_model") for target in TARGETS}
+    predictor = Predictor(args.models_dir, model_names)
+    start = 0.0 if args.start is None else args.start
+    check_start(start, predictor.params.hop_s)  # once, before any song
     outputs = OutputSet(args.out_dir, [p.name for p in roles.values()], args.overwrite,
-                        known_names=tuple(OUTPUT_NAMES.values()))  # fails now, not at the end
+                        known_names=tuple(OUTPUT_NAMES.values()),
+                        resume_key=run_key(predictor.metas, start, args.end))
     try:
-        predictor = Predictor(args.models_dir,
-                              {target: getattr(args, f"{target}_model") for target in TARGETS})
-        start = 0.0 if args.start is None else args.start
-        check_start(start, predictor.params.hop_s)  # once, before any song
         trained_on = {target: describe(meta.data) for target, meta in predictor.metas.items()}
         shared = set(trained_on.values())
         log.info("models trained on %s", shared.pop() if len(shared) == 1 else
@@ -123,19 +154,39 @@ def predict_main(args: argparse.Namespace) -> int:
         warning = demo_warning([meta.data for meta in predictor.metas.values()])
         if warning:
             print(f"WARNING: {warning}", file=sys.stderr)
-        failures: dict[str, str] = {}
         names = unique_song_names(files)
-        curves = list(predict_files(predictor, files, names, start, args.end, failures,
-                                    progress=not args.quiet))
+        jobs = song_jobs(files, names, start, args.end)
+        fingerprints = {job.path: (job.name, job.size, job.mtime_ns) for job in jobs}
+        done = {path for path, (_, record) in latest_records(outputs.work_dir, fingerprints)
+                .items() if record.error is None}
+        if done:
+            log.info("resuming: %d of %d songs already done", len(done), len(jobs))
+        todo = [job for job in jobs if job.path not in done]
+        setup = PredictorSetup(str(Path(args.models_dir).resolve()), tuple(model_names.items()))
+        with open_engine(args.scheduler, args.jobs, len(todo)) as engine:
+            predict_into_parts(engine, setup, predictor, todo,
+                               PartWriter(outputs.work_dir, args.part_songs),
+                               progress=not args.quiet, done=len(done))
+        if done:
+            log.info("%d songs predicted now, %d in the interrupted run", len(todo), len(done))
+        latest = latest_records(outputs.work_dir, fingerprints)
+        failures = {job.path: latest[job.path][1].error for job in jobs
+                    if latest[job.path][1].error is not None}
         for message in failures.values():
             print(f"failed: {message}", file=sys.stderr)
+        curves = StoredCurves([(latest[job.path][0], job.name) for job in jobs
+                               if job.path not in failures])
         if not curves:
             print("error: no song could be predicted", file=sys.stderr)
             return 1
-        audio = (audio_sources(files, names, args.out_dir, args.embed_audio,
-                               predictor.params.sample_rate) if "html" in roles else {})
-        write_report(curves, {role: outputs.path(p.name) for role, p in roles.items()},
-                     failures, warning, audio)
+        if parquet:
+            write_parquet_dataset(curves, outputs.path(roles["parquet"].name))
+        audio = (audio_sources([f for f in files if str(f.resolve()) not in failures], names,
+                               args.out_dir, args.embed_audio, predictor.params.sample_rate)
+                 if "html" in roles else {})
+        write_report(curves, {role: outputs.path(p.name) for role, p in roles.items()
+                              if role != "parquet"}, failures, warning, audio)
+        shown = [c.summary() for c in curves] if len(curves) <= AUTO_PLOT_SONGS else []
         models = {target: {"name": meta.name, "trained_on": trained_on[target],
                            "data": meta.data} for target, meta in predictor.metas.items()}
         written = outputs.commit({"emoreco_version": __version__, "warning": warning,
@@ -143,9 +194,11 @@ def predict_main(args: argparse.Namespace) -> int:
                                   "failures": failures, "start_s": start, "end_s": args.end})
     finally:
         outputs.abandon()
-    for curve in curves:
-        item = curve.summary()
+    for item in shown:  # the parts are gone with the commit: summaries taken before
         log.info("%-28s arousal %+.3f  valence %+.3f  %s", item["song"], item["arousal_mean"],
                  item["valence_mean"], item["quadrant"])
-    log.info("wrote %s", ", ".join(map(str, written)))
+    top = [p for p in written if p.parent == args.out_dir]  # not each Parquet part
+    log.info("wrote %s%s", ", ".join(map(str, top)),
+             f" ({len(written) - len(top)} files in sub-folders)" if len(written) > len(top)
+             else "")
     return 1 if failures else 0

@@ -1,0 +1,205 @@
+"""Where per-song work runs: in this process, or as tasks of a Dask cluster.
+
+One interface for every caller (prediction, feature extraction, the demo corpus):
+:func:`open_engine` gives an engine whose :meth:`~InProcessEngine.map_unordered` calls
+``function(state, item)`` for every item and yields the outcomes as they complete. The
+``state`` (the loaded models, say) is built once per worker by ``setup``, not once per
+task. Without a scheduler address and with more than one worker, a Dask ``LocalCluster``
+of worker processes on this machine runs the tasks; with one worker they run in this
+process, and ``dask`` is not even imported (a one-song run starts in a second).
+
+Dask reschedules the tasks of a lost worker on the others; a task that has been on
+``distributed.scheduler.allowed-failures`` (default 3) dying workers is reported as that
+item's failure, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any, Generic, TypeVar
+
+from emoreco.errors import EmorecoError
+
+log = logging.getLogger(__name__)
+S = TypeVar("S")
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T, R]):
+    """One item's result, or why the engine could not produce it (``error``)."""
+
+    item: T
+    value: R | None
+    error: str | None = None
+
+
+def worker_count(n_jobs: int) -> int:
+    """Workers for ``n_jobs`` (joblib's convention: -1 all cores, -2 all but one, ...)."""
+    cores = os.cpu_count() or 1
+    return max(1, n_jobs if n_jobs > 0 else cores + 1 + n_jobs)
+
+
+class InProcessEngine:
+    """Runs the tasks one after the other in this process."""
+
+    workers = 1
+
+    def map_unordered(self, setup: Callable[[], S] | None, function: Callable[[S, T], R],
+                      items: Iterable[T], window: int = 0,
+                      state: S | None = None) -> Iterator[Outcome[T, R]]:
+        """``function(state, item)`` for each item, ``state`` (or ``setup()``) built once.
+
+        ``window`` (tasks in flight) has no meaning here; it is accepted for symmetry.
+        """
+        if state is None and setup is not None:
+            state = setup()
+        for item in items:
+            yield Outcome(item, function(state, item))  # type: ignore[arg-type]
+
+
+def _worker_plugin_class() -> type:
+    """A Dask ``WorkerPlugin`` that builds a task state once per worker (lazy import)."""
+    from distributed import WorkerPlugin
+
+    class StatePlugin(WorkerPlugin):
+        """Holds ``setup()``'s result on each worker, for the tasks of one run."""
+
+        def __init__(self, name: str, setup: Callable[[], Any] | None) -> None:
+            self.name = name
+            self.build = setup
+            self.state: Any = None
+
+        def setup(self, worker: Any) -> None:
+            self.state = self.build() if self.build is not None else None
+
+    return StatePlugin
+
+
+def _call_with_state(plugin_name: str, function: Callable[[Any, T], R], item: T) -> R:
+    """Task body on a worker: ``function(state of this worker, item)``."""
+    from distributed import get_worker
+
+    return function(get_worker().plugins[plugin_name].state, item)
+
+
+class DaskEngine:
+    """Runs the tasks on the workers of a Dask cluster (``client``)."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        found = len(client.scheduler_info(n_workers=-1).get("workers", {}))
+        if not found:
+            log.warning("the Dask scheduler has no workers yet: tasks wait for `dask worker`")
+        self.workers = max(1, found)
+
+    def map_unordered(self, setup: Callable[[], S] | None, function: Callable[[S, T], R],
+                      items: Iterable[T], window: int = 0,
+                      state: S | None = None) -> Iterator[Outcome[T, R]]:
+        """``function(state, item)`` for each item as Dask tasks, outcomes as completed.
+
+        Each worker builds its ``state`` with ``setup`` (``state``, this process's, is
+        not sent).
+        At most ``window`` tasks (default: 4 per worker) are submitted and not yet
+        yielded, so the client holds a bounded number of results however many items
+        there are. A task whose workers keep dying is yielded with ``error`` set.
+
+        Raises
+        ------
+        EmorecoError
+            The cluster failed (scheduler gone): the outcomes yielded so far stand.
+            An exception of ``function`` itself is raised as it is.
+        """
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        name = f"emoreco-{secrets.token_hex(4)}"
+        self.client.register_plugin(_worker_plugin_class()(name, setup))  # raises setup's error
+        window = window or 4 * self.workers
+        owners: dict[str, T] = {}
+        todo = iter(items)
+
+        def submit(item: T) -> Any:
+            future = self.client.submit(_call_with_state, name, function, item, pure=False)
+            owners[future.key] = item
+            return future
+
+        pending = as_completed([submit(item) for item in islice(todo, window)])
+        try:
+            for future in pending:
+                item = owners.pop(future.key)
+                try:
+                    outcome = Outcome(item, future.result())
+                except KilledWorker as exc:
+                    outcome = Outcome(item, None, "worker processes died while processing "
+                                      f"it, too often to retry (crash or out of memory): {exc}")
+                except Exception as exc:
+                    if future.status == "error":
+                        raise  # the function's own exception, as in this process
+                    raise EmorecoError(f"the Dask cluster failed: {type(exc).__name__}: "
+                                       f"{exc}") from exc
+                finally:
+                    future.release()
+                yield outcome
+                for item in islice(todo, 1):
+                    pending.add(submit(item))
+        finally:
+            for future in list(pending.futures):
+                future.cancel()
+            self.client.unregister_worker_plugin(name)
+
+
+@contextmanager
+def open_engine(scheduler: str | None = None, n_jobs: int = -1,
+                n_tasks: int | None = None) -> Iterator[InProcessEngine | DaskEngine]:
+    """The engine for a run: a remote Dask cluster, a local one, or this process.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of a running Dask scheduler (``tcp://host:8786``); its workers must see
+        the run's files under the same paths.
+    n_jobs : int
+        Local worker processes (-1: all cores); ignored with ``scheduler``.
+    n_tasks : int, optional
+        Tasks to come: no more local workers than that (one: this process).
+
+    Raises
+    ------
+    EmorecoError
+        The scheduler cannot be reached.
+    """
+    workers = min(worker_count(n_jobs), max(1, n_tasks if n_tasks is not None else 1 << 30))
+    if scheduler is None and workers == 1:
+        yield InProcessEngine()
+        return
+    from distributed import Client, LocalCluster
+
+    cluster = None
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, ValueError, TypeError) as exc:
+            raise EmorecoError(f"--scheduler {scheduler}: cannot connect ({exc}); start one "
+                               "with `dask scheduler` and workers with `dask worker "
+                               f"{scheduler}`") from exc
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                               silence_logs=logging.ERROR)
+        client = Client(cluster)
+    try:
+        engine = DaskEngine(client)
+        log.info("Dask: %d worker(s); dashboard %s", engine.workers, client.dashboard_link)
+        yield engine
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
