@@ -11,13 +11,16 @@ DEMO   := data/demo_deam
 DEAM   ?= data/DEAM
 README_FILES := readme_files
 
-.PHONY: demo test bench deam clean-demo
+.PHONY: demo test bench deam install clean-demo
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Only the environment (.venv with the package), e.g. on the machines of a Dask cluster.
+install: $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m emoreco demo --out $(DEMO) --test-songs-dir data/test_songs
@@ -44,6 +47,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_predict.py
 	$(PY) benchmarks/bench_report.py
+	$(PY) benchmarks/bench_catalog.py
 
 clean-demo:
 	rm -rf $(DEMO) data/DEAM_mfccs data/DEAM_chroma data/test_songs/*.mp3 \

@@ -72,19 +72,40 @@ def catalog(tmp_path_factory, trained_models):
     return root
 
 
-def test_a_local_cluster_and_a_remote_scheduler_give_the_curves_of_one_process(
-        catalog, trained_models, tmp_path):
-    from distributed import LocalCluster
+@pytest.fixture
+def dask_processes(tmp_path):
+    """A ``dask scheduler`` and a ``dask worker`` with 2 worker processes, as in the
+    README's recipe, on 127.0.0.1; yields the scheduler's address."""
+    import json
 
+    dask = str(Path(sys.executable).parent / "dask")
+    info = tmp_path / "scheduler.json"
+    scheduler = subprocess.Popen(
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address",
+         "127.0.0.1:0", "--scheduler-file", str(info)], stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(
+        [dask, "worker", "--scheduler-file", str(info), "--nworkers", "2", "--nthreads", "1",
+         "--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0"],
+        cwd=tmp_path, stderr=subprocess.DEVNULL)  # not the project folder: paths must do
+    try:
+        deadline = time.monotonic() + 60
+        while not info.is_file() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        yield json.loads(info.read_text())["address"]
+    finally:
+        for process in (worker, scheduler):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def test_a_local_cluster_and_a_remote_scheduler_give_the_curves_of_one_process(
+        catalog, trained_models, tmp_path, dask_processes):
     reference = (catalog / "reference" / "TestSongPredicted.csv").read_bytes()
     assert main_predict(_args(trained_models, catalog / "songs", tmp_path / "local",
                               "--jobs", "2")) == 0
     assert (tmp_path / "local" / "TestSongPredicted.csv").read_bytes() == reference
-    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
-        assert main_predict(_args(trained_models, catalog / "songs", tmp_path / "remote",
-                                  "--scheduler", cluster.scheduler_address,
-                                  "--table", "parquet")) == 0
+    assert main_predict(_args(trained_models, catalog / "songs", tmp_path / "remote",
+                              "--scheduler", dask_processes, "--table", "parquet")) == 0
     rows = pd.read_parquet(tmp_path / "remote" / "TestSongPredicted.parquet")
     expected = pd.read_csv(catalog / "reference" / "TestSongPredicted.csv")
     assert list(rows.columns) == list(expected.columns) and len(rows) == len(expected)
