@@ -12,12 +12,13 @@ both models (run `make demo` first for the models):
 * the projected time of 100,000 four-minute songs per worker core, from the measured
   time of a 4-minute song.
 
-    python benchmarks/bench_catalog.py [--songs 200]
+    python benchmarks/bench_catalog.py [--songs 200] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -36,12 +37,13 @@ DISTINCT_SONGS = 5  # rendered once each; the batch hard-links them (decoding is
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--songs", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
     from distributed import Client, LocalCluster
 
-    from emoreco.engine import DaskEngine
+    from emoreco.engine import LOCAL_WORKER_CONFIG, DaskEngine
     from emoreco.errors import ModelError
     from emoreco.predict import (Predictor, PredictorSetup, find_audio_files,
                                  predict_into_parts, predict_song, song_jobs,
@@ -64,36 +66,62 @@ def main() -> None:
         jobs = song_jobs(files, unique_song_names(files), 0.0, None)
         audio_s = SONG_S * len(jobs)
 
-        predict_song(predictor, jobs[0])  # warm-up
-        started = time.perf_counter()
-        for job in jobs:
-            predict_song(predictor, job)
-        work = (time.perf_counter() - started) / len(jobs)
-        print(f"{len(jobs)} x 45-s MP3, both models; the work in one process without an "
-              f"engine: {work * 1000:.1f} ms per song = {SONG_S / work:.0f}x real time")
+        import dask
+        from threadpoolctl import threadpool_limits
 
-        rates = {}
+        def reference() -> float:
+            """Seconds per song of the work alone, one process, one BLAS thread (as a
+            Dask worker has)."""
+            with threadpool_limits(1, user_api="blas"):
+                started = time.perf_counter()
+                for job in jobs:
+                    predict_song(predictor, job)
+            return (time.perf_counter() - started) / len(jobs)
+
+        engines, clusters, startup = {}, [], {}
         for workers in (1, 2):
             begun = time.perf_counter()
-            with LocalCluster(n_workers=workers, threads_per_worker=1, host="127.0.0.1",
-                              dashboard_address=None) as cluster, Client(cluster) as client:
-                engine = DaskEngine(client)
-                startup = time.perf_counter() - begun
-                warm = [jobs[0]] * (2 * workers)  # every worker loads its models first
-                predict_into_parts(engine, setup, predictor, warm,
-                                   PartWriter(folder / f"warm{workers}"), progress=False)
-                (folder / f"parts{workers}").mkdir()
-                started = time.perf_counter()
-                predict_into_parts(engine, setup, predictor, jobs,
-                                   PartWriter(folder / f"parts{workers}"), progress=False)
-                elapsed = time.perf_counter() - started
-            rates[workers] = len(jobs) / elapsed
-            overhead = elapsed * workers / len(jobs) / work - 1
-            print(f"  Dask, {workers} worker(s): {rates[workers]:.1f} songs/s = "
-                  f"{audio_s / elapsed:.0f}x real time; engine overhead {overhead:+.0%} of the "
-                  f"per-song work (goal <= 10 %); cluster start {startup:.1f} s")
-        print(f"  scaling from 1 to 2 workers: {rates[2] / rates[1]:.2f}x (goal >= 1.8x); "
-              f"real time with 2 workers {rates[2] * SONG_S:.0f}x (goal >= 1000x)")
+            with dask.config.set(LOCAL_WORKER_CONFIG):  # as emoreco.engine starts them
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
+                                       host="127.0.0.1", dashboard_address=None,
+                                       silence_logs=logging.ERROR)
+            clusters.append(cluster)
+            engines[workers] = DaskEngine(Client(cluster))
+            startup[workers] = time.perf_counter() - begun
+            warm = [jobs[0]] * (2 * workers)  # every worker loads its models first
+            predict_into_parts(engines[workers], setup, predictor, warm,
+                               PartWriter(folder / f"warm{workers}"), progress=False)
+
+        def on_cluster(workers: int, round_: int) -> float:
+            """Seconds per song through the real path: tasks, results into parts."""
+            parts = folder / f"parts{workers}-{round_}"
+            parts.mkdir()
+            started = time.perf_counter()
+            predict_into_parts(engines[workers], setup, predictor, jobs, PartWriter(parts),
+                               progress=False)
+            return (time.perf_counter() - started) / len(jobs)
+
+        predict_song(predictor, jobs[0])  # warm-up
+        times: dict[str, list[float]] = {"work": [], "1": [], "2": []}
+        for round_ in range(args.rounds):  # interleaved: this machine's speed drifts
+            times["work"].append(reference())
+            for workers in (1, 2):
+                times[str(workers)].append(on_cluster(workers, round_))
+        work, one, two = (statistics.median(times[k]) for k in ("work", "1", "2"))
+        print(f"{len(jobs)} x 45-s MP3, both models, median of {args.rounds} interleaved rounds")
+        print(f"  the work alone, one process: {work * 1000:.1f} ms per song = "
+              f"{SONG_S / work:.0f}x real time")
+        for workers, per_song in ((1, one), (2, two)):
+            print(f"  Dask LocalCluster, {workers} worker(s): {1 / per_song:.1f} songs/s = "
+                  f"{SONG_S / per_song:.0f}x real time (start-up {startup[workers]:.1f} s, "
+                  "not included)")
+        print(f"  engine overhead per song (1 worker against the work alone): "
+              f"{one / work - 1:+.1%} (goal <= 10 %)")
+        print(f"  scaling from 1 to 2 workers: {one / two:.2f}x (goal >= 1.8x); real time with "
+              f"2 workers {SONG_S / two:.0f}x (goal >= 1000x)")
+        for engine, cluster in zip(engines.values(), clusters):
+            engine.client.close()
+            cluster.close()
 
         long_song = write_demo_song(folder / "long.mp3", LONG_S, seed=9)
         long_job = song_jobs([long_song], {long_song: "long"}, 0.0, None)[0]

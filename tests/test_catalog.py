@@ -203,12 +203,13 @@ def _die_on_three(_: None, item: int) -> int:
     return item * 10
 
 
-def test_an_item_that_keeps_killing_workers_is_a_failure_not_the_end(monkeypatch):
+def test_an_item_that_keeps_killing_workers_is_a_failure_not_the_end():
     import dask
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        with open_engine(None, 2, 8) as engine:
-            outcomes = {o.item: o for o in engine.map_unordered(None, _die_on_three, range(8))}
+        with open_engine(None, 2, 8) as engine:  # tasks of 4: item 3's siblings are retried
+            outcomes = {o.item: o for o in engine.map_unordered(None, _die_on_three,
+                                                                list(range(8)), chunk=4)}
     assert sorted(outcomes) == list(range(8))
     assert "died" in outcomes[3].error and outcomes[3].value is None
     assert all(outcomes[i].value == i * 10 and outcomes[i].error is None
