@@ -5,8 +5,8 @@ Prints, all measured in this run on this machine:
 * cold start: `python MAIN.py one_45s_song.mp3` without pictures and report, with the
   HTML report, and with everything, each as a ratio to `python -c "import tensorflow"`
   (issue 10 targets: at most 0.3x and 0.45x);
-* warm throughput of one process over N 45-s MP3s with both models (whole songs, one
-  BLAS thread, results written into parts as `MAIN.py` does), split into decode,
+* warm throughput of one process over N 45-s MP3s with both models (whole songs,
+  results written into parts as `MAIN.py` does), split into decode,
   features, models and writing (target: at least 500x real time);
 * peak memory (max RSS) of `MAIN.py` over 100 and 1,000 songs (target: at most 1 GB, flat).
 
@@ -67,8 +67,6 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-    from threadpoolctl import threadpool_limits
-
     from emoreco.audio import load_audio
     from emoreco.errors import ModelError
     from emoreco.features import compute_song_features
@@ -107,20 +105,19 @@ def main() -> None:
         writer = PartWriter(folder / "parts")  # what MAIN.py writes as it goes
         (folder / "parts").mkdir()
         started = time.perf_counter()
-        with threadpool_limits(1, user_api="blas"):  # as MAIN.py's in-process engine
-            for path in files:
-                t0 = time.perf_counter()
-                samples = load_audio(path, params.sample_rate)
-                t1 = time.perf_counter()
-                features = compute_song_features(samples, params)
-                t2 = time.perf_counter()
-                curve = song_curve(path.name, features, predictor.models, 0.0)
-                t3 = time.perf_counter()
-                writer.add(SongRecord(path.name, str(path), 0, 0, curve.summary()), curve)
-                t4 = time.perf_counter()
-                for stage, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
-                    stages[stage] += seconds
-            writer.flush()
+        for path in files:
+            t0 = time.perf_counter()
+            samples = load_audio(path, params.sample_rate)
+            t1 = time.perf_counter()
+            features = compute_song_features(samples, params)
+            t2 = time.perf_counter()
+            curve = song_curve(path.name, features, predictor.models, 0.0)
+            t3 = time.perf_counter()
+            writer.add(SongRecord(path.name, str(path), 0, 0, curve.summary()), curve)
+            t4 = time.perf_counter()
+            for stage, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                stages[stage] += seconds
+        writer.flush()
         total = time.perf_counter() - started
         audio_s = SONG_S * len(files)
         split = ", ".join(f"{k} {v / len(files) * 1000:.1f} ms" for k, v in stages.items())

@@ -56,11 +56,7 @@ def worker_count(n_jobs: int) -> int:
 
 
 class InProcessEngine:
-    """Runs the tasks one after the other in this process, with one BLAS thread.
-
-    The feature matrices are small: a second OpenBLAS thread gave the same wall time for
-    twice the CPU (it spins), taking a core from anything else running.
-    """
+    """Runs the tasks one after the other in this process."""
 
     workers = 1
 
@@ -72,13 +68,10 @@ class InProcessEngine:
         ``window`` and ``chunk`` (tasks in flight, items per task) have no meaning here;
         they are accepted for symmetry.
         """
-        from threadpoolctl import threadpool_limits
-
         if state is None and setup is not None:
             state = setup()
-        with threadpool_limits(1, user_api="blas"):  # as in Dask's workers; restored after
-            for item in items:
-                yield Outcome(item, function(state, item))  # type: ignore[arg-type]
+        for item in items:
+            yield Outcome(item, function(state, item))  # type: ignore[arg-type]
 
 
 def _worker_plugin_class() -> type:
@@ -109,6 +102,9 @@ def _call_with_state(plugin_name: str, function: Callable[[Any, T], R],
 
 
 MAX_CHUNK = 8  # items per task: Dask costs the client about 6-10 ms of CPU per task here
+# A task queued on a worker that an item kills counts that death too: an item alone in
+# its task is given up only after this many more KilledWorker verdicts.
+KILLED_RETRIES = 2
 
 
 def chunk_size(n_items: int, workers: int) -> int:
@@ -137,8 +133,8 @@ class DaskEngine:
         :func:`chunk_size`). At most ``window`` tasks (default: 2 per worker) are
         submitted and not yet yielded, so the client holds a bounded number of results
         however many items there are. When workers keep dying on a task, its items are
-        tried again one per task, so that only the item that kills them is yielded with
-        ``error`` set.
+        tried again one per task, and each of those again up to :data:`KILLED_RETRIES`
+        times, so that only the item that kills them is yielded with ``error`` set.
 
         Raises
         ------
@@ -153,18 +149,18 @@ class DaskEngine:
         self.client.register_plugin(_worker_plugin_class()(name, setup))  # raises setup's error
         window = window or 2 * self.workers
         chunk = chunk or chunk_size(len(items), self.workers)
-        owners: dict[str, tuple[T, ...]] = {}
+        owners: dict[str, tuple[tuple[T, ...], int]] = {}
         chunks = (tuple(items[i:i + chunk]) for i in range(0, len(items), chunk))
 
-        def submit(batch: tuple[T, ...]) -> Any:
+        def submit(batch: tuple[T, ...], attempt: int = 0) -> Any:
             future = self.client.submit(_call_with_state, name, function, batch, pure=False)
-            owners[future.key] = batch
+            owners[future.key] = batch, attempt
             return future
 
         pending = as_completed([submit(batch) for batch in islice(chunks, window)])
         try:
             for future in pending:
-                batch = owners.pop(future.key)
+                batch, attempt = owners.pop(future.key)
                 try:
                     outcomes = [Outcome(item, value)
                                 for item, value in zip(batch, future.result())]
@@ -172,6 +168,9 @@ class DaskEngine:
                     if len(batch) > 1:  # find the culprit: one item per task
                         for item in batch:
                             pending.add(submit((item,)))
+                        continue
+                    if attempt < KILLED_RETRIES:  # a bystander of the culprit's worker
+                        pending.add(submit(batch, attempt + 1))
                         continue
                     outcomes = [Outcome(batch[0], None, "worker processes died while "
                                         "processing it, too often to retry (crash or out of "
