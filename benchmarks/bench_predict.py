@@ -129,9 +129,10 @@ def main() -> None:
         if not args.skip_memory:
             for count in (100, 1000):
                 folder_n = batch(folder, songs, count) if count != args.songs else files[0].parent
-                rss = peak_rss_mb([python, "MAIN.py", str(folder_n), "--quiet", "--jobs", "1", "--out-dir",
-                                   str(folder / f"m{count}"), "--no-plots", "--no-report"])
-                print(f"peak memory of MAIN.py over {count} songs: {rss:.0f} MB "
+                rss = peak_rss_mb([python, "MAIN.py", str(folder_n), "--quiet", "--jobs", "1",
+                                   "--out-dir", str(folder / f"m{count}"), "--no-plots",
+                                   "--no-report"])
+                print(f"peak memory of MAIN.py --jobs 1 over {count} songs: {rss:.0f} MB "
                       "(target <= 1024 MB, flat)")
 
 

@@ -2,8 +2,10 @@
 
 One song's walk: :func:`emoreco.audio.load_audio` -> :func:`emoreco.features.
 compute_song_features` -> :func:`emoreco.scoring.song_curve` (inputs of each target,
-scaler, model, clipping) -> :class:`emoreco.curves.EmotionCurve` -> a row per time step in
-:func:`emoreco.report.write_tables`.
+scaler, model, clipping) -> :class:`emoreco.curves.EmotionCurve`. A run
+(:func:`predict_catalog`) sends :class:`SongJob` s to an engine (this process or Dask
+workers, each with its own :class:`Predictor`) and writes the curves into resumable
+parts (:mod:`emoreco.result_parts`) as they arrive.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ import numpy as np
 from emoreco.audio import AUDIO_SUFFIXES, load_audio
 from emoreco.config import FeatureParams
 from emoreco.curves import EmotionCurve
-from emoreco.engine import DaskEngine, InProcessEngine
+from emoreco.engine import DaskEngine, InProcessEngine, open_engine
 from emoreco.errors import ConfigError, DataLayoutError, EmorecoError, ModelError
 from emoreco.features import compute_song_features
 from emoreco.model_meta import ModelMeta
 from emoreco.models import keras_call
 from emoreco.persistence import ModelFiles, add_onnx_export, load_keras, read_meta
-from emoreco.result_parts import PartWriter, SongRecord, file_fingerprint
+from emoreco.result_parts import (PartWriter, SongRecord, StoredCurves, file_fingerprint,
+                                  latest_records)
 from emoreco.runtime import onnx_call
 from emoreco.scoring import ScaledModel, song_curve
 from emoreco.targets import TARGETS, get_target
@@ -244,14 +247,50 @@ def predict_into_parts(engine: InProcessEngine | DaskEngine, setup: PredictorSet
 
     with tqdm(total=done + len(jobs), initial=done, desc="songs", unit="song",
               disable=not progress, smoothing=0.05) as bar:
-        for outcome in engine.map_unordered(setup, predict_song, jobs, state=predictor):
-            job, result = outcome.item, outcome.value
-            if outcome.error is not None:
-                result = f"{job.path}: {outcome.error}"
-            record = SongRecord(job.name, job.path, job.size, job.mtime_ns)
-            if isinstance(result, EmotionCurve):
-                writer.add(replace(record, summary=result.summary()), result)
-            else:
-                writer.add(replace(record, error=str(result)), None)
-            bar.update()
-    writer.flush()
+        try:
+            for outcome in engine.map_unordered(setup, predict_song, jobs, state=predictor):
+                job, result = outcome.item, outcome.value
+                if outcome.error is not None:
+                    result = f"{job.path}: {outcome.error}"
+                record = SongRecord(job.name, job.path, job.size, job.mtime_ns)
+                if isinstance(result, EmotionCurve):
+                    writer.add(replace(record, summary=result.summary()), result)
+                else:
+                    writer.add(replace(record, error=str(result)), None)
+                bar.update()
+        finally:  # Ctrl-C or a cluster failure: keep the songs finished so far
+            writer.flush()
+
+
+def predict_catalog(predictor: Predictor, setup: PredictorSetup, jobs: list[SongJob],
+                    work_dir: Path, scheduler: str | None = None, n_jobs: int = -1,
+                    songs_per_part: int = 256, progress: bool = True
+                    ) -> tuple[StoredCurves, dict[str, str]]:
+    """Predict every job into parts in ``work_dir``, resuming the work found there.
+
+    Songs with a result in ``work_dir`` for their unchanged file are skipped (failed
+    ones are tried again); the others run on the engine (:func:`open_engine`).
+
+    Returns
+    -------
+    curves : StoredCurves
+        The songs that have curves, in the order of ``jobs``, read from the parts.
+    failures : dict of str to str
+        File (absolute path) -> why it has none.
+    """
+    fingerprints = {job.path: (job.name, job.size, job.mtime_ns) for job in jobs}
+    done = {path for path, (_, record) in latest_records(work_dir, fingerprints).items()
+            if record.error is None}
+    if done:
+        log.info("resuming: %d of %d songs already done", len(done), len(jobs))
+    todo = [job for job in jobs if job.path not in done]
+    with open_engine(scheduler, n_jobs, len(todo)) as engine:
+        predict_into_parts(engine, setup, predictor, todo, PartWriter(work_dir, songs_per_part),
+                           progress, len(done))
+    if done:
+        log.info("%d songs predicted now, %d in the interrupted run", len(todo), len(done))
+    latest = latest_records(work_dir, fingerprints)
+    failures = {job.path: latest[job.path][1].error or "" for job in jobs
+                if latest[job.path][1].error is not None}
+    return StoredCurves([(latest[job.path][0], job.name) for job in jobs
+                         if job.path not in failures]), failures

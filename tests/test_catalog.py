@@ -181,6 +181,23 @@ def test_a_song_edited_after_the_kill_is_computed_again(trained_models, tmp_path
     assert len(paths) == 10
 
 
+def test_ctrl_c_keeps_the_songs_finished_so_far(trained_models, tmp_path):
+    _write_songs(tmp_path / "songs", 40)
+    out = tmp_path / "out"
+    args = _args(trained_models, tmp_path / "songs", out, "--jobs", "1", "--part-songs", "1000")
+    process = _main(*args)
+    time.sleep(4)  # start-up and a few songs; no part is due before song 1000 or a minute
+    assert process.poll() is None, process.communicate()
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    done = read_records(_parts(out)[0].parent)
+    assert 0 < len(done) < 40  # written on the way out
+    resumed = _main(*args)
+    _, err = resumed.communicate()
+    assert resumed.returncode == 0 and f"resuming: {len(done)} of 40 songs" in err
+
+
 def _worker_pids(pid: int) -> list[int]:
     """Dask worker processes started by ``pid`` (spawned children, not the tracker)."""
     found = []

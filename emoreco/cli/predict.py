@@ -121,14 +121,12 @@ def predict_main(args: argparse.Namespace) -> int:
     Exit 1 if any song failed (the others are written), 2 for a user error.
     """
     from emoreco import __version__
-    from emoreco.engine import open_engine
     from emoreco.output_set import OutputSet, ensure_writable
-    from emoreco.predict import (Predictor, PredictorSetup, find_audio_files,
-                                 predict_into_parts, song_jobs, unique_song_names)
+    from emoreco.predict import (Predictor, PredictorSetup, find_audio_files, predict_catalog,
+                                 song_jobs, unique_song_names)
     from emoreco.provenance import demo_warning, describe
     from emoreco.report import OUTPUT_NAMES, output_paths, write_report
-    from emoreco.result_parts import (PartWriter, StoredCurves, latest_records,
-                                      write_parquet_dataset)
+    from emoreco.result_parts import write_parquet_dataset
 
     files = find_audio_files(args.inputs, args.recursive, args.glob)
     if args.embed_audio and len(files) > EMBED_AUDIO_SONGS:
@@ -154,28 +152,13 @@ def predict_main(args: argparse.Namespace) -> int:
         warning = demo_warning([meta.data for meta in predictor.metas.values()])
         if warning:
             print(f"WARNING: {warning}", file=sys.stderr)
-        names = unique_song_names(files)
-        jobs = song_jobs(files, names, start, args.end)
-        fingerprints = {job.path: (job.name, job.size, job.mtime_ns) for job in jobs}
-        done = {path for path, (_, record) in latest_records(outputs.work_dir, fingerprints)
-                .items() if record.error is None}
-        if done:
-            log.info("resuming: %d of %d songs already done", len(done), len(jobs))
-        todo = [job for job in jobs if job.path not in done]
         setup = PredictorSetup(str(Path(args.models_dir).resolve()), tuple(model_names.items()))
-        with open_engine(args.scheduler, args.jobs, len(todo)) as engine:
-            predict_into_parts(engine, setup, predictor, todo,
-                               PartWriter(outputs.work_dir, args.part_songs),
-                               progress=not args.quiet, done=len(done))
-        if done:
-            log.info("%d songs predicted now, %d in the interrupted run", len(todo), len(done))
-        latest = latest_records(outputs.work_dir, fingerprints)
-        failures = {job.path: latest[job.path][1].error for job in jobs
-                    if latest[job.path][1].error is not None}
+        names = unique_song_names(files)
+        curves, failures = predict_catalog(
+            predictor, setup, song_jobs(files, names, start, args.end),
+            outputs.work_dir, args.scheduler, args.jobs, args.part_songs, not args.quiet)
         for message in failures.values():
             print(f"failed: {message}", file=sys.stderr)
-        curves = StoredCurves([(latest[job.path][0], job.name) for job in jobs
-                               if job.path not in failures])
         if not curves:
             print("error: no song could be predicted", file=sys.stderr)
             return 1
