@@ -95,6 +95,7 @@ def main() -> None:
     parser.add_argument("--plain", nargs="+", help=argparse.SUPPRESS)  # a reference process
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")  # as MAIN.py sets it
     if args.plain:
         print(plain_seconds_per_song(args.plain))
         return

@@ -63,6 +63,7 @@ def peak_rss_mb(command: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--songs", type=int, default=100, help="songs in the warm run")
+    parser.add_argument("--rounds", type=int, default=3, help="warm runs (median)")
     parser.add_argument("--skip-memory", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -102,27 +103,31 @@ def main() -> None:
         stages = dict.fromkeys(("decode", "features", "models", "writing"), 0.0)
         song_curve("warm-up", compute_song_features(load_audio(songs[0], params.sample_rate),
                                                     params), predictor.models, 0.0)
-        writer = PartWriter(folder / "parts")  # what MAIN.py writes as it goes
         (folder / "parts").mkdir()
-        started = time.perf_counter()
-        for path in files:
-            t0 = time.perf_counter()
-            samples = load_audio(path, params.sample_rate)
-            t1 = time.perf_counter()
-            features = compute_song_features(samples, params)
-            t2 = time.perf_counter()
-            curve = song_curve(path.name, features, predictor.models, 0.0)
-            t3 = time.perf_counter()
-            writer.add(SongRecord(path.name, str(path), 0, 0, curve.summary()), curve)
-            t4 = time.perf_counter()
-            for stage, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
-                stages[stage] += seconds
-        writer.flush()
-        total = time.perf_counter() - started
+        rounds = []
+        for _ in range(args.rounds):  # the machine's speed drifts: median of rounds
+            writer = PartWriter(folder / "parts")  # what MAIN.py writes as it goes
+            started = time.perf_counter()
+            for path in files:
+                t0 = time.perf_counter()
+                samples = load_audio(path, params.sample_rate)
+                t1 = time.perf_counter()
+                features = compute_song_features(samples, params)
+                t2 = time.perf_counter()
+                curve = song_curve(path.name, features, predictor.models, 0.0)
+                t3 = time.perf_counter()
+                writer.add(SongRecord(path.name, str(path), 0, 0, curve.summary()), curve)
+                t4 = time.perf_counter()
+                for stage, seconds in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+                    stages[stage] += seconds / args.rounds
+            writer.flush()
+            rounds.append(time.perf_counter() - started)
+        total = statistics.median(rounds)
         audio_s = SONG_S * len(files)
         split = ", ".join(f"{k} {v / len(files) * 1000:.1f} ms" for k, v in stages.items())
-        print(f"warm, one process, {len(files)} x 45-s MP3: {total / len(files) * 1000:.1f} ms "
-              f"per song = {audio_s / total:.0f}x real time (target >= 500x)\n  per song: "
+        print(f"warm, one process, {len(files)} x 45-s MP3, median of {args.rounds} rounds: "
+              f"{total / len(files) * 1000:.1f} ms per song = {audio_s / total:.0f}x real time "
+              f"(target >= 500x)\n  per song: "
               f"{split}\n  decode + features alone: "
               f"{audio_s / (stages['decode'] + stages['features']):.0f}x real time")
 

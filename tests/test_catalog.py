@@ -151,6 +151,8 @@ def test_a_killed_run_resumes_where_it_stopped(catalog, trained_models, tmp_path
     assert resumed.returncode == 0, err
     assert f"resuming: {len(done)} of 24 songs already done" in err
     assert f"{24 - len(done)} songs predicted now" in err  # the others were not redone
+    assert "Dask: 2 worker(s); dashboard http://127.0.0.1:" in err
+    assert "Nanny" not in err and "Scheduler" not in err  # no Dask start/stop chatter
     assert ((out / "TestSongPredicted.csv").read_bytes()  # same engine: byte for byte
             == (catalog / "reference-cluster" / "TestSongPredicted.csv").read_bytes())
     table = pd.read_csv(out / "TestSongPredicted.csv")

@@ -94,6 +94,7 @@ def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPars
             parser.error(str(exc))
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ chatter off
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")  # Dask's start/stop chatter
     try:
         return main(args)
     except (EmorecoError, OSError) as exc:  # OSError: unwritable folder, full disk (names the path)
