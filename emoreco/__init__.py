@@ -11,7 +11,9 @@ Layers, as in CREPE and basic-pitch (a module imports only from its own layer or
    one scoring path);
 2. per-file and per-song processing: :mod:`~emoreco.audio`, :mod:`~emoreco.annotations`,
    :mod:`~emoreco.deam_layout`, :mod:`~emoreco.corpus`, :mod:`~emoreco.feature_cache`,
-   :mod:`~emoreco.extraction`, :mod:`~emoreco.examples`, :mod:`~emoreco.split`,
+   :mod:`~emoreco.extraction`, :mod:`~emoreco.engine` (this process or Dask),
+   :mod:`~emoreco.result_parts` (resumable results), :mod:`~emoreco.examples`,
+   :mod:`~emoreco.split`,
    :mod:`~emoreco.model_meta`, :mod:`~emoreco.persistence`, :mod:`~emoreco.runtime` (ONNX
    Runtime), :mod:`~emoreco.provenance`, :mod:`~emoreco.fetch`, :mod:`~emoreco.training`,
    :mod:`~emoreco.predict`, :mod:`~emoreco.output_set`, :mod:`~emoreco.plots`,
