@@ -15,6 +15,7 @@ item's failure, and the run goes on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -188,7 +189,8 @@ class DaskEngine:
         finally:
             for future in list(pending.futures):
                 future.cancel()
-            self.client.unregister_worker_plugin(name)
+            with contextlib.suppress(OSError, TimeoutError):  # a dead cluster: its error counts
+                self.client.unregister_worker_plugin(name)
 
 
 @contextmanager

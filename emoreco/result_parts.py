@@ -17,7 +17,9 @@ assembled from the parts one part at a time (:class:`StoredCurves`).
 from __future__ import annotations
 
 import json
+import logging
 import time
+import zipfile
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -29,6 +31,7 @@ import numpy as np
 from emoreco.atomic import atomic_path
 from emoreco.curves import EmotionCurve
 
+log = logging.getLogger(__name__)
 PART_PATTERN = "part-*.npz"
 COLUMNS = ("song", "time_s", "arousal", "valence")
 
@@ -126,9 +129,15 @@ def read_records(folder: Path) -> list[tuple[Path, SongRecord]]:
         leftover.unlink()
     found = []
     for part in sorted(folder.glob(PART_PATTERN)):
-        with np.load(part) as arrays:
-            found.extend((part, SongRecord(**record))
-                         for record in json.loads(str(arrays["songs"])))
+        try:
+            with np.load(part) as arrays:
+                records = [SongRecord(**record) for record in json.loads(str(arrays["songs"]))]
+        except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+            # renamed but never written out (a power cut before the disk caught up)
+            log.warning("%s: unreadable part (%s); its songs are computed again", part, exc)
+            part.unlink()
+            continue
+        found.extend((part, record) for record in records)
     return found
 
 

@@ -270,6 +270,7 @@ def test_the_latest_record_of_an_unchanged_file_wins_and_stale_rows_are_dropped(
         first.add(SongRecord(name, f"/x/{name}", size, 0, {}), _curve(name, 0.1 * size))
     first.flush()
     (work / ".part-0001-000009.npz.x.tmp.npz").write_bytes(b"half a part")
+    (work / "part-0001-000008.npz").write_bytes(b"")  # renamed, never reached the disk
     second = PartWriter(work, songs_per_part=2)  # a resumed run: session 2
     second.add(SongRecord("b", "/x/b", 5, 0, {}), _curve("b", 0.7))  # b was edited
     second.add(SongRecord("c", "/x/c", 3, 0, None, "unreadable"), None)
@@ -278,6 +279,7 @@ def test_the_latest_record_of_an_unchanged_file_wins_and_stale_rows_are_dropped(
     now = {"/x/a": ("a", 1, 0), "/x/b": ("b", 5, 0), "/x/c": ("c", 3, 0)}
     latest = latest_records(work, now)
     assert not list(work.glob(".part-*"))  # the half-written part was removed
+    assert not (work / "part-0001-000008.npz").exists()  # the empty one too, with a warning
     assert latest["/x/b"][1].size == 5 and latest["/x/c"][1].error == "unreadable"
     curves = StoredCurves([(latest[p][0], name) for p, (name, *_) in now.items()
                            if latest[p][1].error is None])
