@@ -132,7 +132,7 @@ class OutputSet:
         recover(out_dir)
         previous = read_manifest(out_dir)
         old = list(previous["files"]) if previous else [n for n in known_names
-                                                          if (out_dir / n).exists()]
+                                                          if (out_dir / n).is_file()]
         clashing = sorted(set(old) | {n for n in names if (out_dir / n).exists()})
         if clashing and not overwrite:
             shown = ", ".join(str(out_dir / n) for n in clashing[:3])
@@ -155,8 +155,10 @@ class OutputSet:
         self.work_dir = self.staging / WORK
         self.work_dir.mkdir(exist_ok=True)
         for leftover in self.staging.iterdir():  # outputs of an interrupted assembly
-            if leftover != self.work_dir:
-                shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+            if leftover.is_dir() and leftover != self.work_dir:
+                shutil.rmtree(leftover)
+            elif leftover.is_file():
+                leftover.unlink()
 
     def path(self, name: str) -> Path:
         """Where to write file ``name`` of the set."""
