@@ -3,6 +3,7 @@ started here, on 127.0.0.1), runs killed for real and resumed, a worker killed m
 and the crash-safe parts that make resuming possible."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -187,9 +188,12 @@ def test_ctrl_c_keeps_the_songs_finished_so_far(trained_models, tmp_path):
     _write_songs(tmp_path / "songs", 40)
     out = tmp_path / "out"
     args = _args(trained_models, tmp_path / "songs", out, "--jobs", "1", "--part-songs", "1000")
-    process = _main(*args)
-    time.sleep(4)  # start-up and a few songs; no part is due before song 1000 or a minute
-    assert process.poll() is None, process.communicate()
+    process = _main(*[a for a in args if a != "--quiet"])  # the progress bar tells when
+    seen = ""
+    deadline = time.monotonic() + 120
+    while not re.search(r"\| *([2-9]|[1-3][0-9])/40 ", seen):  # 2+ done; no part is due yet
+        assert process.poll() is None and time.monotonic() < deadline, seen
+        seen += os.read(process.stderr.fileno(), 4096).decode(errors="replace")
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err
