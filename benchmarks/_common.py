@@ -27,3 +27,15 @@ def write_demo_song(path: Path, seconds: float = 45.0, seed: int = 0) -> Path:
     song = plan_songs(1, 0, seed, clip_s=seconds)[0]
     _render_to(song, path)
     return path
+
+
+def linked_batch(folder: Path, songs: list[Path], count: int) -> Path:
+    """A folder ``folder/batch<count>`` of ``count`` hard links to the rendered songs
+    (decoding each is real work; rendering each is not needed)."""
+    import os
+
+    target = folder / f"batch{count}"
+    target.mkdir()
+    for number in range(count):
+        os.link(songs[number % len(songs)], target / f"song{number:05d}.mp3")
+    return target

@@ -29,7 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import write_demo_song
+from _common import linked_batch, write_demo_song
 
 ROOT = Path(__file__).resolve().parents[1]
 SONG_S = 45.0
@@ -113,10 +113,7 @@ def main() -> None:
         folder = Path(name)
         renders = [write_demo_song(folder / f"render{k}.mp3", SONG_S, seed=k)
                    for k in range(DISTINCT_SONGS)]
-        (folder / "batch").mkdir()
-        for number in range(args.songs):
-            os.link(renders[number % DISTINCT_SONGS], folder / "batch" / f"s{number:05d}.mp3")
-        files = find_audio_files([folder / "batch"])
+        files = find_audio_files([linked_batch(folder, renders, args.songs)])
         jobs = song_jobs(files, unique_song_names(files), 0.0, None)
 
         rates: dict[str, list[float]] = {"plain 1": [], "plain 2": [], "dask 1": [],

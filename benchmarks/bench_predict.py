@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import write_demo_song
+from _common import linked_batch, write_demo_song
 
 ROOT = Path(__file__).resolve().parents[1]
 SONG_S = 45.0
@@ -39,15 +39,6 @@ def cold_seconds(command: list[str], repeats: int = 3) -> float:
         subprocess.run(command, cwd=ROOT, check=True, capture_output=True)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
-
-
-def batch(folder: Path, songs: list[Path], count: int) -> Path:
-    """A folder of ``count`` hard links to the rendered songs."""
-    target = folder / f"batch{count}"
-    target.mkdir()
-    for number in range(count):
-        os.link(songs[number % len(songs)], target / f"song{number:05d}.mp3")
-    return target
 
 
 def peak_rss_mb(command: list[str]) -> float:
@@ -98,7 +89,7 @@ def main() -> None:
             target = f" (target <= {goal}x)" if goal else ""
             print(f"  {label:<38} {seconds:5.2f} s = {seconds / tf_import:.2f}x{target}")
 
-        files = sorted(batch(folder, songs, args.songs).iterdir())
+        files = sorted(linked_batch(folder, songs, args.songs).iterdir())
         params = predictor.params
         stages = dict.fromkeys(("decode", "features", "models", "writing"), 0.0)
         song_curve("warm-up", compute_song_features(load_audio(songs[0], params.sample_rate),
@@ -133,7 +124,8 @@ def main() -> None:
 
         if not args.skip_memory:
             for count in (100, 1000):
-                folder_n = batch(folder, songs, count) if count != args.songs else files[0].parent
+                folder_n = (linked_batch(folder, songs, count) if count != args.songs
+                            else files[0].parent)
                 rss = peak_rss_mb([python, "MAIN.py", str(folder_n), "--quiet", "--jobs", "1",
                                    "--out-dir", str(folder / f"m{count}"), "--no-plots",
                                    "--no-report"])

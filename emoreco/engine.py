@@ -15,12 +15,11 @@ item's failure, and the run goes on.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Generic, TypeVar
@@ -62,12 +61,11 @@ class InProcessEngine:
     workers = 1
 
     def map_unordered(self, setup: Callable[[], S] | None, function: Callable[[S, T], R],
-                      items: Iterable[T], window: int = 0, state: S | None = None,
+                      items: Iterable[T], state: S | None = None,
                       chunk: int = 0) -> Iterator[Outcome[T, R]]:
         """``function(state, item)`` for each item, ``state`` (or ``setup()``) built once.
 
-        ``window`` and ``chunk`` (tasks in flight, items per task) have no meaning here;
-        they are accepted for symmetry.
+        ``chunk`` (items per task) has no meaning here; it is accepted for symmetry.
         """
         if state is None and setup is not None:
             state = setup()
@@ -125,15 +123,15 @@ class DaskEngine:
         self.workers = max(1, found)
 
     def map_unordered(self, setup: Callable[[], S] | None, function: Callable[[S, T], R],
-                      items: Sequence[T], window: int = 0, state: S | None = None,
+                      items: Sequence[T], state: S | None = None,
                       chunk: int = 0) -> Iterator[Outcome[T, R]]:
         """``function(state, item)`` for each item as Dask tasks, outcomes as completed.
 
         Each worker builds its ``state`` with ``setup`` (``state``, this process's, is
         not sent). A task handles ``chunk`` consecutive items (default:
-        :func:`chunk_size`). At most ``window`` tasks (default: 2 per worker) are
-        submitted and not yet yielded, so the client holds a bounded number of results
-        however many items there are. When workers keep dying on a task, its items are
+        :func:`chunk_size`). At most 2 tasks per worker are submitted and not yet
+        yielded, so the client holds a bounded number of results however many items
+        there are. When workers keep dying on a task, its items are
         tried again one per task, and each of those again up to :data:`KILLED_RETRIES`
         times, so that only the item that kills them is yielded with ``error`` set.
 
@@ -148,7 +146,7 @@ class DaskEngine:
 
         name = f"emoreco-{secrets.token_hex(4)}"
         self.client.register_plugin(_worker_plugin_class()(name, setup))  # raises setup's error
-        window = window or 2 * self.workers
+        window = 2 * self.workers  # tasks in flight
         chunk = chunk or chunk_size(len(items), self.workers)
         owners: dict[str, tuple[tuple[T, ...], int]] = {}
         chunks = (tuple(items[i:i + chunk]) for i in range(0, len(items), chunk))
@@ -189,7 +187,7 @@ class DaskEngine:
         finally:
             for future in list(pending.futures):
                 future.cancel()
-            with contextlib.suppress(OSError, TimeoutError):  # a dead cluster: its error counts
+            with suppress(OSError, TimeoutError):  # a dead cluster: its error counts
                 self.client.unregister_worker_plugin(name)
 
 

@@ -111,8 +111,8 @@ class OutputSet:
         Files a previous run may have written without a manifest (older versions); with
         ``overwrite`` they are removed when the new run does not produce them.
     resume_key : str, optional
-        Makes the set resumable: an interrupted run with this key is continued
-        (:attr:`resumed`); one with another key is an error, or discarded with
+        Makes the set resumable: an interrupted run with this key is continued (its
+        :attr:`work_dir` kept); one with another key is an error, or discarded with
         ``overwrite``.
 
     Raises
@@ -150,7 +150,6 @@ class OutputSet:
                                    "--start/--end: run that command again to finish it, or "
                                    "add --overwrite to discard its work")
             shutil.rmtree(other)
-        self.resumed = _has_work(self.staging)
         self.staging.mkdir(exist_ok=self.resumable)  # fails now on a read-only folder
         self.work_dir = self.staging / WORK
         self.work_dir.mkdir(exist_ok=True)

@@ -120,6 +120,12 @@ class PartWriter:
         self.songs, self.curves = [], []
 
 
+def _read_columns(part: Path) -> dict[str, np.ndarray]:
+    """A part's rows: ``curve_names``, ``row_curve`` and the columns after ``song``."""
+    with np.load(part) as arrays:
+        return {key: arrays[key] for key in ("curve_names", "row_curve", *COLUMNS[1:])}
+
+
 def read_records(folder: Path) -> list[tuple[Path, SongRecord]]:
     """Every song record of the complete parts in ``folder``, in the order written.
 
@@ -174,8 +180,7 @@ class StoredCurves(Sequence[EmotionCurve]):
         if part in self.cache:
             self.cache.move_to_end(part)
             return self.cache[part]
-        with np.load(part) as arrays:
-            columns = {key: arrays[key] for key in ("curve_names", "row_curve", *COLUMNS[1:])}
+        columns = _read_columns(part)
         edges = np.searchsorted(columns["row_curve"], np.arange(len(columns["curve_names"]) + 1))
         curves = {}
         for number, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
@@ -215,8 +220,7 @@ def write_parquet_dataset(curves: StoredCurves, folder: Path) -> None:
         wanted.setdefault(part, []).append(song)
     folder.mkdir(parents=True, exist_ok=True)
     for number, (part, songs) in enumerate(wanted.items()):
-        with np.load(part) as arrays:
-            columns = {key: arrays[key] for key in ("curve_names", "row_curve", *COLUMNS[1:])}
+        columns = _read_columns(part)
         keep = np.isin(columns["curve_names"], songs)[columns["row_curve"]]
         names = columns["curve_names"][columns["row_curve"][keep]]
         table = pa.table({"song": pa.array(names.tolist(), pa.string()),

@@ -154,8 +154,9 @@ def predict_main(args: argparse.Namespace) -> int:
             print(f"WARNING: {warning}", file=sys.stderr)
         setup = PredictorSetup(str(Path(args.models_dir).resolve()), tuple(model_names.items()))
         names = unique_song_names(files)
+        jobs = song_jobs(files, names, start, args.end)
         curves, failures = predict_catalog(
-            predictor, setup, song_jobs(files, names, start, args.end),
+            predictor, setup, jobs,
             outputs.work_dir, args.scheduler, args.jobs, args.part_songs, not args.quiet)
         for message in failures.values():
             print(f"failed: {message}", file=sys.stderr)
@@ -164,8 +165,9 @@ def predict_main(args: argparse.Namespace) -> int:
             return 1
         if parquet:
             write_parquet_dataset(curves, outputs.path(roles["parquet"].name))
-        audio = (audio_sources([f for f in files if str(f.resolve()) not in failures], names,
-                               args.out_dir, args.embed_audio, predictor.params.sample_rate)
+        audio = (audio_sources([f for f, job in zip(files, jobs) if job.path not in failures],
+                               names, args.out_dir, args.embed_audio,
+                               predictor.params.sample_rate)
                  if "html" in roles else {})
         write_report(curves, {role: outputs.path(p.name) for role, p in roles.items()
                               if role != "parquet"}, failures, warning, audio)
