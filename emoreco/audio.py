@@ -105,6 +105,21 @@ def open_audio(path: Path) -> Iterator[Decoded]:
         yield decoded
 
 
+def _decoder_blocks(path: Path, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    """``blocks``, with what the decoder raises while decoding turned into an
+    :class:`AudioError` naming the file (errors of the caller's code pass unchanged)."""
+    import soundfile
+
+    while True:
+        try:
+            block = next(blocks)
+        except StopIteration:
+            return
+        except (soundfile.LibsndfileError, RuntimeError, EOFError, OSError) as exc:
+            raise AudioError(f"{path}: cannot decode audio ({exc})") from exc
+        yield block
+
+
 def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) -> np.ndarray:
     """Decode ``path`` to mono and resample it, one block at a time.
 
@@ -134,7 +149,6 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) 
         Missing, undecodable, empty (truncated), non-finite, silent or too-short audio,
         or an absurd sample rate or channel count. The message names the file.
     """
-    import soundfile
     import soxr
 
     path = Path(path)
@@ -142,24 +156,20 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) 
         raise AudioError(f"{path}: no such audio file")
     parts: list[np.ndarray] = []
     n_native = 0
-    try:
-        with open_audio(path) as (rate, channels, blocks):
-            _check_stream(path, rate, channels)
-            resampler = (soxr.ResampleStream(rate, sample_rate, 1, dtype="float32",
-                                             quality="HQ") if rate != sample_rate else None)
-            for block in blocks:
-                if not np.isfinite(block).all():
-                    bad = n_native + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
-                    raise AudioError(f"{path}: decoded audio contains NaN or infinite samples "
-                                     f"(first at {bad / rate:.3f} s)")
-                mono = block.mean(axis=1, dtype=np.float32) if channels > 1 else block[:, 0]
-                n_native += len(mono)
-                parts.append(resampler.resample_chunk(mono) if resampler else mono.copy())
-            if resampler is not None:
-                parts.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
-    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError, EOFError,
-            OSError) as exc:  # what libsndfile raises on a damaged file (FFmpeg's: above)
-        raise AudioError(f"{path}: cannot decode audio ({exc})") from exc
+    with open_audio(path) as (rate, channels, blocks):
+        _check_stream(path, rate, channels)
+        resampler = (soxr.ResampleStream(rate, sample_rate, 1, dtype="float32",
+                                         quality="HQ") if rate != sample_rate else None)
+        for block in _decoder_blocks(path, blocks):
+            if not np.isfinite(block).all():
+                bad = n_native + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
+                raise AudioError(f"{path}: decoded audio contains NaN or infinite samples "
+                                 f"(first at {bad / rate:.3f} s)")
+            mono = block.mean(axis=1, dtype=np.float32) if channels > 1 else block[:, 0]
+            n_native += len(mono)
+            parts.append(resampler.resample_chunk(mono) if resampler else mono.copy())
+        if resampler is not None:
+            parts.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
     if n_native == 0:
         raise AudioError(f"{path}: decoded to 0 samples (empty or truncated file)")
     mono = np.concatenate(parts) if len(parts) > 1 else parts[0]

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
-import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from emoreco.digest import short_digest
 from emoreco.errors import ConfigError
 
 T = TypeVar("T")
@@ -23,6 +22,11 @@ T = TypeVar("T")
 # song-level features. Every other field changes the cached features and so enters
 # FeatureParams.cache_key(): a new field is part of the key unless marked like this.
 WINDOWING = {"windowing": True}
+# Version of the code that turns audio into song-level features, part of the cache key:
+# bump it whenever decoding or feature code changes the values it computes, so that old
+# caches are recomputed rather than mixed with new entries. 2: filterbank products that
+# do not go through BLAS (the same bits whatever its thread count).
+FEATURE_CODE_VERSION = 2
 
 
 def _exact_ratio(numerator: float, denominator: float, what: str) -> int:
@@ -143,12 +147,13 @@ class FeatureParams:
         """Short hash of every field that changes the song-level features.
 
         Derived from the dataclass fields: all of them except those marked
-        :data:`WINDOWING`, so a new feature field can never reuse stale cached features.
+        :data:`WINDOWING`, so a new feature field can never reuse stale cached features;
+        and from :data:`FEATURE_CODE_VERSION`, so a change of the code cannot either.
         """
         record = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
                   if not f.metadata.get("windowing")}
-        blob = json.dumps(record, sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        record["feature_code_version"] = FEATURE_CODE_VERSION
+        return short_digest(record, 12)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form, with derived values for the record."""

@@ -17,7 +17,6 @@ valence (one annotation per target). These floors are written to ``demo_truth.js
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from emoreco.annotations import AnnotationSeries, write_dynamic_annotations
-from emoreco.atomic import atomic_path
+from emoreco.atomic import atomic_path, write_json
 from emoreco.deam_layout import OFFICIAL_AUDIO, OFFICIAL_DYNAMIC, OFFICIAL_STATIC
 
 RENDER_RATE = 44100
@@ -257,6 +256,5 @@ def generate_demo_corpus(out_dir: str | Path, n_clips: int = 80, n_full_songs: i
                                    "valence_mean": float(np.mean(s.valence))}
             for n, s in enumerate(extra)},
     }
-    with atomic_path(out_dir / "demo_truth.json") as tmp:
-        tmp.write_text(json.dumps(truth, indent=2))
+    write_json(out_dir / "demo_truth.json", truth, indent=2)
     return truth

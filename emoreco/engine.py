@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -145,7 +146,15 @@ class DaskEngine:
         from distributed.scheduler import KilledWorker
 
         name = f"emoreco-{secrets.token_hex(4)}"
-        self.client.register_plugin(_worker_plugin_class()(name, setup))  # raises setup's error
+        try:
+            self.client.register_plugin(_worker_plugin_class()(name, setup))
+        except EmorecoError:
+            raise  # setup's own error (models unreadable, say), as in this process
+        except Exception as exc:  # noqa: BLE001 - a worker's failure arrives as any type
+            raise EmorecoError(
+                f"the Dask workers cannot set up the run ({type(exc).__name__}: {exc}); every "
+                "worker machine needs this project installed (make install) and must see the "
+                "models and audio under the same paths") from exc
         window = 2 * self.workers  # tasks in flight
         chunk = chunk or chunk_size(len(items), self.workers)
         owners: dict[str, tuple[tuple[T, ...], int]] = {}
@@ -191,6 +200,71 @@ class DaskEngine:
                 self.client.unregister_worker_plugin(name)
 
 
+SCHEDULER_TIMEOUT_S = 10.0  # the most a --scheduler that is not one may take to say so
+
+
+def check_scheduler(address: str, timeout_s: float = SCHEDULER_TIMEOUT_S) -> None:
+    """Make sure that a Dask scheduler answers at ``address``, within ``timeout_s``.
+
+    Over TCP, the first 8 bytes a Dask listener sends (the size of its handshake) are
+    read with a plain socket first, so that a server of another kind (an HTTP server,
+    Dask's dashboard, a port that accepts and stays silent) is refused within the time
+    limit, without Dask reading its answer as the size of a message; then the server is
+    asked who it is and must say "Scheduler".
+
+    Raises
+    ------
+    EmorecoError
+        One line: what answered, or that nothing did.
+    """
+    import asyncio
+    import socket
+    import struct
+
+    from distributed.comm import connect
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    hint = (f"start one with `dask scheduler` and workers with `dask worker {address}`")
+    deadline = time.monotonic() + timeout_s
+    try:
+        scheme, location = parse_address(address)
+        if scheme == "tcp":
+            host, port = parse_host_port(location)
+            with socket.create_connection((host, port), timeout=timeout_s) as conn:
+                head = b""
+                while len(head) < 8:
+                    conn.settimeout(max(0.01, deadline - time.monotonic()))
+                    chunk = conn.recv(8 - len(head))
+                    if not chunk:
+                        raise ConnectionError("the server closed the connection")
+                    head += chunk
+            (size,) = struct.unpack("<Q", head)
+            if not 8 <= size <= 1 << 20:
+                raise EmorecoError(f"--scheduler {address}: something answers there, but not "
+                                   f"a Dask scheduler (it sent {head!r}); {hint}")
+
+        async def identity() -> Any:
+            comm = await connect(address, timeout=max(0.1, deadline - time.monotonic()))
+            try:
+                await asyncio.wait_for(comm.write({"op": "identity", "reply": True}),
+                                       max(0.1, deadline - time.monotonic()))
+                return await asyncio.wait_for(comm.read(), max(0.1, deadline - time.monotonic()))
+            finally:
+                comm.abort()
+
+        answer = asyncio.run(identity())
+    except (TimeoutError, asyncio.TimeoutError) as exc:  # socket.timeout is TimeoutError
+        raise EmorecoError(f"--scheduler {address}: no Dask scheduler answered within "
+                           f"{timeout_s:g} s; {hint}") from exc
+    except (OSError, ValueError, TypeError) as exc:
+        raise EmorecoError(f"--scheduler {address}: cannot connect "
+                           f"({type(exc).__name__}: {exc}); {hint}") from exc
+    kind = answer.get("type") if isinstance(answer, dict) else None
+    if kind != "Scheduler":
+        raise EmorecoError(f"--scheduler {address}: a Dask {kind or 'server'} answers there, not "
+                           f"a scheduler; {hint}")
+
+
 @contextmanager
 def open_engine(scheduler: str | None = None, n_jobs: int = -1,
                 n_tasks: int | None = None) -> Iterator[InProcessEngine | DaskEngine]:
@@ -219,8 +293,9 @@ def open_engine(scheduler: str | None = None, n_jobs: int = -1,
 
     cluster = None
     if scheduler is not None:
+        check_scheduler(scheduler)
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S:g}s")
         except (OSError, ValueError, TypeError) as exc:
             raise EmorecoError(f"--scheduler {scheduler}: cannot connect ({exc}); start one "
                                "with `dask scheduler` and workers with `dask worker "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 from emoreco.config import FeatureParams
@@ -56,7 +57,10 @@ def extract_corpus(audio: dict[int, Path], params: FeatureParams, cache: Feature
     failures: dict[int, str] = {}
     if not todo:
         return failures
-    jobs = [(i, p.resolve(), params, cache) for i, p in todo.items()]
+    # absolute (workers may run in another folder) but not resolved: a song that is a
+    # link to a file elsewhere is cached under its own folder and id, where training
+    # looks for it
+    jobs = [(i, Path(os.path.abspath(p)), params, cache) for i, p in todo.items()]
     with open_engine(scheduler, n_jobs, len(jobs)) as engine:
         for outcome in tqdm(engine.map_unordered(None, _extract_one, jobs), total=len(jobs),
                             desc="features", unit="song", disable=not progress):

@@ -12,17 +12,16 @@ recomputed, and the log says why.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from emoreco.atomic import atomic_path
+from emoreco.atomic import atomic_path, write_json
 from emoreco.audio import load_audio
 from emoreco.config import FeatureParams
-from emoreco.digest import sha256_of
+from emoreco.digest import sha256_of, short_digest
 from emoreco.features import N_CHROMA, SongFeatures, compute_song_features, frame_times
 
 
@@ -45,7 +44,7 @@ class Fingerprint:
 def folder_tag(folder: Path) -> str:
     """``<name>-<hash of the absolute path>``: one cache namespace per audio folder."""
     resolved = folder.resolve()
-    return f"{resolved.name or 'root'}-{hashlib.sha256(str(resolved).encode()).hexdigest()[:8]}"
+    return f"{resolved.name or 'root'}-{short_digest(str(resolved), 8)}"
 
 
 class FeatureCache:
@@ -128,8 +127,7 @@ class FeatureCache:
         for root in (self.mfcc_root, self.chroma_root):
             record = root / "params.json"
             if not record.is_file():
-                with atomic_path(record) as tmp:
-                    tmp.write_text(json.dumps(self.params.to_dict(), indent=2))
+                write_json(record, self.params.to_dict(), indent=2)
         source_path.unlink(missing_ok=True)  # invalid while the matrices are replaced
         for path, matrix in ((mfcc_path, features.mfcc), (chroma_path, features.chroma)):
             with atomic_path(path) as tmp:
@@ -138,8 +136,7 @@ class FeatureCache:
 
     @staticmethod
     def _write_source(path: Path, source: Fingerprint) -> None:
-        with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(asdict(source)))
+        write_json(path, asdict(source), indent=None)
 
 
 def song_features(audio_path: Path, params: FeatureParams,

@@ -1,11 +1,10 @@
 """Filterbanks and windows of the feature front end, in plain numpy (pure functions).
 
 They reproduce librosa 0.11's ``filters.mel`` (Slaney scale and area normalisation),
-``filters.chroma`` (Ellis' Gaussian chroma bins, base C), the periodic Hann window of
-``scipy.signal.get_window`` and the orthonormal DCT-II of ``scipy.fft.dct`` — checked
-against librosa and scipy in ``tests/test_filterbanks.py``. They are written out here so
-that prediction does not import librosa (about 1.9 s per process, more than decoding and
-predicting a song); of scipy only the light ``scipy.fft`` is used, for the transforms.
+``filters.chroma`` (Ellis' Gaussian chroma bins, base C) and the periodic Hann window of
+``scipy.signal.get_window`` — checked against librosa and scipy in
+``tests/test_filterbanks.py``. They are written out here so that prediction does not
+import librosa (about 1.9 s per process, more than decoding and predicting a song).
 """
 
 from __future__ import annotations
@@ -80,21 +79,6 @@ def chroma_filterbank(sample_rate: int, n_fft: int, tuning: float = 0.0,
     weights *= np.exp(-0.5 * ((bins / n_chroma - 5.0) / 2.0) ** 2)[None, :]
     weights = np.roll(weights, -3 * (n_chroma // 12), axis=0)  # start at C, not A
     return _frozen(np.ascontiguousarray(weights[:, : 1 + n_fft // 2], dtype=np.float32))
-
-
-@lru_cache(maxsize=8)
-def dct_matrix(n_out: int, n_in: int) -> np.ndarray:
-    """Orthonormal DCT-II, first ``n_out`` rows: ``dct_matrix @ x == dct(x, norm='ortho')``.
-
-    Returns
-    -------
-    np.ndarray, shape (n_out, n_in), float64, read-only
-    """
-    k = np.arange(n_out)[:, None]
-    n = np.arange(n_in)[None, :]
-    matrix = np.cos(np.pi * k * (2 * n + 1) / (2 * n_in)) * np.sqrt(2.0 / n_in)
-    matrix[0] /= np.sqrt(2.0)
-    return _frozen(matrix)
 
 
 @lru_cache(maxsize=8)

@@ -107,6 +107,8 @@ class ModelMeta:
             raise ModelError(f"{source}: metadata schema {version!r} is newer than this "
                              f"emoreco understands ({SCHEMA_VERSION}); update emoreco")
         try:
+            if not isinstance(record.get("data", {}), dict):
+                raise TypeError("'data' is not a record")
             train_record = dict(record["train_params"])
             augmentation = record.get("augmentation")
             if version == 1:  # schema 1 kept the valence-only flag inside train_params

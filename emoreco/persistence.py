@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from emoreco.atomic import atomic_path
+from emoreco.atomic import atomic_path, write_json
 from emoreco.digest import sha256_of
 from emoreco.errors import ModelError
 from emoreco.model_meta import RESAVE_HINT, ModelMeta
@@ -50,12 +50,6 @@ class ModelFiles:
                    folder / f"{name}.metrics.json")
 
 
-def write_json(path: Path, record: dict[str, Any]) -> None:
-    """Write ``record`` as indented JSON, atomically."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(record, indent=2, default=float) + "\n")
-
-
 def export_onnx(model: Any, path: Path) -> str:
     """Write ``model`` as ONNX (Keras' exporter, tf2onnx) atomically; return its SHA-256."""
     model(np.zeros((1, *model.input_shape[1:]), np.float32))  # the exporter wants a called model
@@ -83,7 +77,7 @@ def save_model(model: Any, meta: ModelMeta, models_dir: str | Path) -> ModelFile
         weights_digest = sha256_of(tmp)
     digests = {"architecture": architecture_digest, "weights": weights_digest,
                "onnx": export_onnx(model, files.onnx)}
-    write_json(files.meta, dataclasses.replace(meta, sha256=digests).to_dict())
+    write_json(files.meta, dataclasses.replace(meta, sha256=digests).to_dict(), indent=2)
     return files
 
 
@@ -91,7 +85,7 @@ def add_onnx_export(model: Any, files: ModelFiles, meta: ModelMeta) -> ModelMeta
     """Export a model saved without ``.onnx`` and record its digest; return the new meta."""
     meta = dataclasses.replace(meta, sha256=meta.sha256 | {"onnx": export_onnx(model,
                                                                                 files.onnx)})
-    write_json(files.meta, meta.to_dict())
+    write_json(files.meta, meta.to_dict(), indent=2)
     return meta
 
 

@@ -28,8 +28,8 @@ from emoreco.features import compute_song_features
 from emoreco.model_meta import ModelMeta
 from emoreco.models import keras_call
 from emoreco.persistence import ModelFiles, add_onnx_export, load_keras, read_meta
-from emoreco.result_parts import (PartWriter, SongRecord, StoredCurves, file_fingerprint,
-                                  latest_records)
+from emoreco.result_parts import (PartStore, PartWriter, SongRecord, StoredCurves,
+                                  file_fingerprint)
 from emoreco.runtime import onnx_call
 from emoreco.scoring import ScaledModel, song_curve
 from emoreco.targets import TARGETS, get_target
@@ -40,27 +40,74 @@ HOW_TO_TRAIN = ("train them first: `make demo` (demo corpus), or `python MAIN_ar
                 "--deam-dir DIR` and `python MAIN_valence.py --deam-dir DIR`")
 
 
-def read_model(models_dir: Path, name: str, target: str,
-               threads: int = 1) -> tuple[ScaledModel, ModelMeta]:
-    """Load model ``name`` for prediction and check that it predicts ``target``.
+def read_model_meta(models_dir: Path, name: str, target: str) -> ModelMeta:
+    """The metadata of model ``name``, after checking its files (digests) and that it
+    predicts ``target`` from inputs and a scaler of the shapes its parameters give.
+
+    Raises
+    ------
+    ModelError
+        No such model, a folder that is not one, or any mismatch (naming the file).
+    """
+    spec = get_target(target)
+    if models_dir.exists() and not models_dir.is_dir():
+        raise ModelError(f"{models_dir}: not a folder (--models-dir names the folder of the "
+                         "trained models)")
+    if not ModelFiles.at(models_dir, name).meta.is_file():
+        raise ModelError(f"no trained {target} model '{name}' in {models_dir}/: {HOW_TO_TRAIN}")
+    _, meta = read_meta(models_dir, name)
+    if meta.target != target:
+        raise ModelError(f"{models_dir}/{name}: was trained to predict {meta.target}, "
+                         f"not {target}")
+    rows, columns = expected = spec.input_shape(meta.feature_params)
+    if list(meta.input_shape) != list(expected):
+        raise ModelError(f"{models_dir}/{name}: model input {list(meta.input_shape)} does "
+                         f"not match its feature parameters {list(expected)}")
+    scaler_shape = tuple(1 if axis in spec.scaler_axes else size
+                         for axis, size in enumerate((1, rows, columns)))
+    scaler = meta.scaler
+    if (scaler.mean.shape != scaler_shape or scaler.std.shape != scaler_shape
+            or not (np.isfinite(scaler.mean).all() and (scaler.std > 0).all()
+                    and np.isfinite(scaler.std).all())):
+        raise ModelError(f"{models_dir}/{name}: its scaler has shape {scaler.mean.shape} or "
+                         f"non-finite values; the {target} model needs shape {scaler_shape}")
+    return meta
+
+
+def read_model_metas(models_dir: str | Path,
+                     model_names: dict[str, str] | None = None) -> dict[str, ModelMeta]:
+    """The checked metadata (:func:`read_model_meta`) of the model of every target.
+
+    ``model_names``: target -> model name (default: the target's name).
+
+    Raises
+    ------
+    ModelError
+        Also when the models were trained with different audio feature parameters.
+    """
+    names = {target: target for target in TARGETS} | (model_names or {})
+    metas = {target: read_model_meta(Path(models_dir), name, target)
+             for target, name in names.items()}
+    keys = {m.feature_params.cache_key() for m in metas.values()}
+    hops = {m.feature_params.hop_s for m in metas.values()}
+    if len(keys) > 1 or len(hops) > 1:
+        raise ModelError("the models were trained with different audio feature "
+                         "parameters; retrain one of them")
+    return metas
+
+
+def load_model_call(models_dir: Path, meta: ModelMeta,
+                    threads: int = 1) -> tuple[ScaledModel, ModelMeta]:
+    """The checked model ``meta`` describes, ready to predict.
 
     The ONNX export runs in ONNX Runtime, without TensorFlow. A model saved before
     exports existed is exported once (this needs TensorFlow and tf2onnx), or, where that
     fails, predicted with Keras; either way one line says so.
     """
-    spec = get_target(target)
-    if not ModelFiles.at(models_dir, name).meta.is_file():
-        raise ModelError(f"no trained {target} model '{name}' in {models_dir}/: {HOW_TO_TRAIN}")
-    files, meta = read_meta(models_dir, name)
-    if meta.target != target:
-        raise ModelError(f"{models_dir}/{name}: was trained to predict {meta.target}, "
-                         f"not {target}")
-    expected = list(spec.input_shape(meta.feature_params))
-    if list(meta.input_shape) != expected:
-        raise ModelError(f"{models_dir}/{name}: model input {list(meta.input_shape)} does "
-                         f"not match its feature parameters {expected}")
+    spec = get_target(meta.target)
+    files = ModelFiles.at(models_dir, meta.name)
     if "onnx" not in meta.sha256:
-        model = load_keras(files, name)
+        model = load_keras(files, meta.name)
         try:
             meta = add_onnx_export(model, files, meta)
         except (ImportError, OSError, ValueError) as exc:
@@ -68,6 +115,7 @@ def read_model(models_dir: Path, name: str, target: str,
             return ScaledModel(spec, meta.feature_params, meta.scaler, keras_call(model)), meta
         log.info("%s: exported for prediction without TensorFlow (once)", files.onnx)
     call, shape = onnx_call(files.onnx, threads)
+    expected = list(meta.input_shape)
     if any(d is not None and d != e for d, e in zip(shape, expected)) or len(shape) != 2:
         raise ModelError(f"{files.onnx}: input {shape} does not match its feature parameters "
                          f"{expected}")
@@ -75,20 +123,19 @@ def read_model(models_dir: Path, name: str, target: str,
 
 
 class Predictor:
-    """The trained model of every target, ready to turn audio files into curves."""
+    """The trained model of every target, ready to turn audio files into curves.
+
+    ``metas`` (from :func:`read_model_metas`) spares reading the metadata again.
+    """
 
     def __init__(self, models_dir: str | Path = "models",
-                 model_names: dict[str, str] | None = None) -> None:
-        names = {target: target for target in TARGETS} | (model_names or {})
-        loaded = {target: read_model(Path(models_dir), name, target)
-                  for target, name in names.items()}
+                 model_names: dict[str, str] | None = None,
+                 metas: dict[str, ModelMeta] | None = None) -> None:
+        metas = metas or read_model_metas(models_dir, model_names)
+        loaded = {target: load_model_call(Path(models_dir), meta)
+                  for target, meta in metas.items()}
         self.models = {target: model for target, (model, _) in loaded.items()}
         self.metas = {target: meta for target, (_, meta) in loaded.items()}
-        keys = {m.params.cache_key() for m in self.models.values()}
-        hops = {m.params.hop_s for m in self.models.values()}
-        if len(keys) > 1 or len(hops) > 1:
-            raise ModelError("the models were trained with different audio feature "
-                             "parameters; retrain one of them")
         self.params: FeatureParams = next(iter(self.models.values())).params
 
     def min_duration_s(self, start_s: float = 0.0) -> float:
@@ -279,17 +326,18 @@ def predict_catalog(predictor: Predictor, setup: PredictorSetup, jobs: list[Song
         File (absolute path) -> why it has none.
     """
     fingerprints = {job.path: (job.name, job.size, job.mtime_ns) for job in jobs}
-    done = {path for path, (_, record) in latest_records(work_dir, fingerprints).items()
+    store = PartStore(work_dir)
+    done = {path for path, (_, record) in store.latest(fingerprints).items()
             if record.error is None}
     if done:
         log.info("resuming: %d of %d songs already done", len(done), len(jobs))
     todo = [job for job in jobs if job.path not in done]
     with open_engine(scheduler, n_jobs, len(todo)) as engine:
-        predict_into_parts(engine, setup, predictor, todo, PartWriter(work_dir, songs_per_part),
+        predict_into_parts(engine, setup, predictor, todo, store.writer(songs_per_part),
                            progress, len(done))
     if done:
         log.info("%d songs predicted now, %d in the interrupted run", len(todo), len(done))
-    latest = latest_records(work_dir, fingerprints)
+    latest = store.latest(fingerprints)
     failures = {job.path: latest[job.path][1].error or "" for job in jobs
                 if latest[job.path][1].error is not None}
     return StoredCurves([(latest[job.path][0], job.name) for job in jobs

@@ -8,16 +8,60 @@ official archive. Both are looked for in the annotation folder and its parents.
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import logging
+import re
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from emoreco.digest import sha256_of
+from emoreco.errors import EmorecoError
+
+log = logging.getLogger(__name__)
 
 DEMO_MARKER = "demo_truth.json"
 FETCH_RECORD = "emoreco_fetch.json"
 HOW_TO_TRAIN_ON_DEAM = ("train on DEAM with `make deam`, or `python -m emoreco fetch-deam "
                         "--dest ~/DEAM` then `python MAIN_arousal.py --deam-dir ~/DEAM` and "
                         "`python MAIN_valence.py --deam-dir ~/DEAM`")
+
+
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def _relative_name(name: Any) -> bool:
+    """A relative POSIX path without ``..`` (where a fetch record may name a file)."""
+    if not isinstance(name, str) or not name or "\\" in name:
+        return False
+    path = PurePosixPath(name)
+    return not path.is_absolute() and ".." not in path.parts
+
+
+def read_fetch_record(path: Path) -> dict[str, Any]:
+    """``emoreco_fetch.json``: ``archives`` (name -> what was fetched) and ``files``
+    (relative path -> SHA-256), after checking its structure.
+
+    Raises
+    ------
+    EmorecoError
+        The file cannot be read or is not such a record (naming it and why).
+    """
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise EmorecoError(f"{path}: damaged fetch record ({type(exc).__name__}: {exc})"
+                           ) from exc
+    files = record.get("files") if isinstance(record, dict) else None
+    archives = record.get("archives") if isinstance(record, dict) else None
+    if not (isinstance(files, dict) and isinstance(archives, dict)
+            and all(_relative_name(name) and isinstance(digest, str)
+                    and SHA256_HEX.fullmatch(digest) for name, digest in files.items())
+            and all(isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
+                    and isinstance(entry.get("files"), list)
+                    and all(_relative_name(name) for name in entry["files"])
+                    for entry in archives.values())):
+        raise EmorecoError(f"{path}: damaged fetch record (not the archives and files that "
+                           "fetch-deam writes)")
+    return record
 
 
 def _find_upwards(start: Path, name: str, levels: int = 4) -> Path | None:
@@ -39,10 +83,14 @@ def corpus_provenance(annotation_csv: Path, audio_dir: Path, n_songs: int) -> di
     official: bool | None = None
     record_path = _find_upwards(annotation_csv.parent, FETCH_RECORD)
     if record_path is not None:
-        record = json.loads(record_path.read_text())
-        relative = annotation_csv.relative_to(record_path.parent.resolve()).as_posix()
-        expected = record.get("files", {}).get(relative)
-        official = None if expected is None else expected == digest
+        try:
+            record = read_fetch_record(record_path)
+        except EmorecoError as exc:
+            log.warning("%s; the annotations' origin is recorded as unknown", exc)
+        else:
+            relative = annotation_csv.relative_to(record_path.parent.resolve()).as_posix()
+            expected = record["files"].get(relative)
+            official = None if expected is None else expected == digest
     return {
         "annotations": str(annotation_csv),
         "annotations_sha256": digest,
@@ -60,8 +108,10 @@ def describe(data: dict[str, Any]) -> str:
     kind = ("the synthetic DEMO corpus" if data.get("demo_corpus") else
             {True: "the official DEAM annotations (verified)",
              False: "annotations that differ from the official DEAM archive",
-             None: "a DEAM-layout corpus"}[data.get("official_deam_annotations")])
-    return f"{kind}, {data.get('n_songs', '?')} songs in {Path(data['audio_dir']).parent}"
+             }.get(data.get("official_deam_annotations"), "a DEAM-layout corpus"))
+    where = data.get("audio_dir")
+    place = f" in {Path(where).parent}" if isinstance(where, str) and where else ""
+    return f"{kind}, {data.get('n_songs', '?')} songs{place}"
 
 
 def demo_warning(data_records: list[dict[str, Any]]) -> str | None:

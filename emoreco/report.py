@@ -9,10 +9,11 @@ import json
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from emoreco.atomic import atomic_path
+from emoreco.atomic import atomic_path, write_json
 from emoreco.curves import QUADRANTS, EmotionCurve
 from emoreco.errors import EmorecoError
 
@@ -44,12 +45,24 @@ def _number(value: object) -> object:
     return value
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets run as a formula
+
+
+def spreadsheet_text(text: str) -> str:
+    """``text`` with a ``'`` in front when a spreadsheet would run it as a formula
+    (OWASP's advice for CSV files that people open)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def write_tables(curves: Sequence[EmotionCurve], paths: dict[str, Path]) -> None:
     """The per-step CSV, the per-song summary CSV and the JSON, those in ``paths``.
 
     ``TestSongPredicted.csv``: ``song, time_s, arousal, valence``, one row per song and
     time step, values with 4 decimals, empty where a target has no value (valence
-    before its first full context). ``curves`` is read once per file written.
+    before its first full context), song names as they are (data for programs).
+    ``TestSongSummary.csv``, the table people open in a spreadsheet, quotes names that
+    a spreadsheet would run as a formula (:func:`spreadsheet_text`). ``curves`` is read
+    once per file written.
     """
     if "table" in paths:
         with atomic_path(paths["table"]) as tmp, open(tmp, "w", newline="") as handle:
@@ -65,14 +78,14 @@ def write_tables(curves: Sequence[EmotionCurve], paths: dict[str, Path]) -> None
         writer.writerow(SUMMARY_COLUMNS)
         for c in curves:
             summary = c.summary()
+            summary["song"] = spreadsheet_text(summary["song"])
             writer.writerow([_number(summary[k]) for k in SUMMARY_COLUMNS])
     if "json" in paths:
         record = [dict(c.summary(), time_s=c.times_s.tolist(),
                        arousal=[None if v != v else round(v, 4) for v in c.arousal.tolist()],
                        valence=[None if v != v else round(v, 4) for v in c.valence.tolist()])
                   for c in curves]
-        with atomic_path(paths["json"]) as tmp:
-            tmp.write_text(json.dumps(record, indent=1))
+        write_json(paths["json"], record)
 
 
 def plotly_js() -> str:
@@ -93,6 +106,7 @@ def _compact(values: np.ndarray) -> list[int | None]:
 EMBEDDED_VALUES = 1_500_000  # curve values embedded in the page (about 7 MB of JSON)
 SHARD_VALUES = 200_000  # curve values per shard file beyond that
 SHARD_FOLDER = "emotion_report_data"
+KNOWN_OUTPUTS = (*OUTPUT_NAMES.values(), SHARD_FOLDER)  # what any run may write
 
 
 def report_data(curves: Sequence[EmotionCurve], audio: dict[str, str],
@@ -137,6 +151,17 @@ def report_data(curves: Sequence[EmotionCurve], audio: dict[str, str],
             "shards": SHARD_FOLDER}
 
 
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                              "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def script_json(record: Any) -> str:
+    """Compact JSON that is safe inside an HTML ``<script>`` element and a JS file: no
+    ``<``, ``>`` or ``&`` (escaped as ``\\u003c`` ...), so that no string (a song's name)
+    can close the element or open a comment or another script."""
+    return json.dumps(record, separators=(",", ":")).translate(_SCRIPT_SAFE)
+
+
 def shard_name(number: int) -> str:
     """Path, relative to the page, of shard file ``number``."""
     return f"{SHARD_FOLDER}/curves-{number:05d}.js"
@@ -169,12 +194,11 @@ def write_html_report(curves: Sequence[EmotionCurve], path: str | Path,
     def write_shard(number: int, shard: dict[str, list]) -> None:
         target = path.parent / shard_name(number)
         with atomic_path(target) as tmp:
-            tmp.write_text(f"emorecoShard({number},{json.dumps(shard, separators=(',', ':'))});",
-                           encoding="utf-8")
+            tmp.write_text(f"emorecoShard({number},{script_json(shard)});", encoding="utf-8")
         written.append(target)
 
     record = report_data(curves, audio or {}, failures, warning, embedded_values, write_shard)
-    payload = json.dumps(record, separators=(",", ":")).replace("</", "<\\/")
+    payload = script_json(record)
     script = (resources.files("emoreco") / "assets" / "report.js").read_text(encoding="utf-8")
     failed = "".join(f"<li>{html.escape(name)}: {html.escape(message)}</li>"
                      for name, message in failures.items())

@@ -16,8 +16,10 @@ assembled from the parts one part at a time (:class:`StoredCurves`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import re
 import time
 import zipfile
 from collections import OrderedDict
@@ -32,7 +34,6 @@ from emoreco.atomic import atomic_path
 from emoreco.curves import EmotionCurve
 
 log = logging.getLogger(__name__)
-PART_PATTERN = "part-*.npz"
 COLUMNS = ("song", "time_s", "arousal", "valence")
 
 
@@ -75,24 +76,139 @@ def _part_arrays(curves: Sequence[EmotionCurve], songs: Sequence[SongRecord]
             **{key: column(key, np.float32) for key in COLUMNS[2:]}}
 
 
+PART_NAME = re.compile(r"part-(\d{4,9})-(\d{6,9})\.npz")
+TEMPORARY_PART = re.compile(r"\.part-\d{4,9}-\d{6,9}\.npz\.[0-9a-f]{12}\.tmp\.npz")
+SET_ASIDE = "damaged-"  # prefix of a part that could not be read, kept for inspection
+
+
+class DamagedPart(ValueError):
+    """A part file whose content is not what this module writes."""
+
+
+def _checked_record(record: Any) -> SongRecord:
+    """A :class:`SongRecord` from a part's JSON, after checking every field's type."""
+    fields = {f.name for f in dataclasses.fields(SongRecord)}
+    if not isinstance(record, dict) or set(record) != fields:
+        raise DamagedPart("a song record has other fields")
+    if not (isinstance(record["name"], str) and isinstance(record["path"], str)
+            and all(type(record[key]) is int and record[key] >= 0
+                    for key in ("size", "mtime_ns"))
+            and (record["summary"] is None) != (record["error"] is None)
+            and isinstance(record["summary"] or {}, dict)
+            and isinstance(record["error"] or "", str)):
+        raise DamagedPart(f"the record of {record.get('name')!r} has fields of the wrong type")
+    return SongRecord(**record)
+
+
+def _checked_columns(arrays: Any, records: list[SongRecord]) -> dict[str, np.ndarray]:
+    """A part's columns after checking their kinds, shapes and row ranges."""
+    columns = {key: arrays[key] for key in ("curve_names", "row_curve", *COLUMNS[1:])}
+    names, rows = columns["curve_names"], columns["row_curve"]
+    n_rows = len(rows)
+    if not (names.ndim == 1 and names.dtype.kind == "U" and rows.ndim == 1
+            and rows.dtype.kind == "i" and columns["time_s"].dtype == np.float64
+            and all(columns[key].ndim == 1 and len(columns[key]) == n_rows
+                    for key in COLUMNS[1:])
+            and all(columns[key].dtype == np.float32 for key in COLUMNS[2:])):
+        raise DamagedPart("columns of the wrong kind or length")
+    if n_rows and (rows.min() < 0 or rows.max() >= len(names) or (np.diff(rows) < 0).any()):
+        raise DamagedPart("rows refer to songs it does not hold")
+    curves = set(names.tolist())
+    if any(r.summary is not None and r.name not in curves for r in records):
+        raise DamagedPart("a song it records as done has no curves")
+    return columns
+
+
+def read_part(part: Path) -> tuple[list[SongRecord], dict[str, np.ndarray]]:
+    """Every record and column of a part, each checked (and the zip's CRCs with them).
+
+    Raises
+    ------
+    DamagedPart
+        Naming what is wrong.
+    """
+    try:
+        with np.load(part, allow_pickle=False) as arrays:
+            songs = json.loads(str(arrays["songs"]))
+            if not isinstance(songs, list):
+                raise DamagedPart("its song list is not a list")
+            records = [_checked_record(record) for record in songs]
+            return records, _checked_columns(arrays, records)
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        if isinstance(exc, DamagedPart):
+            raise
+        raise DamagedPart(f"{type(exc).__name__}: {exc}") from exc
+
+
+class PartStore:
+    """The parts of one run's work folder: read and checked once, then kept up to date
+    by the :class:`PartWriter` s it makes.
+
+    Temporary files of a part being written when a run was killed are removed; a part
+    that cannot be read (damaged by a power cut, or not written by emoreco) is reported
+    and renamed ``damaged-<name>`` (kept for inspection), and its songs are computed
+    again. Files of other names are left alone.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.records: list[tuple[Path, SongRecord]] = []
+        self.sessions = [0]
+        for entry in sorted(folder.iterdir()):
+            if TEMPORARY_PART.fullmatch(entry.name) and entry.is_file():
+                entry.unlink()
+            elif (match := PART_NAME.fullmatch(entry.name)) and not entry.is_symlink():
+                self.sessions.append(int(match.group(1)))
+                try:
+                    records, _ = read_part(entry)
+                except DamagedPart as exc:
+                    log.warning("%s: unreadable part (%s); set aside as %s%s, its songs are "
+                                "computed again", entry, exc, SET_ASIDE, entry.name)
+                    entry.rename(entry.with_name(SET_ASIDE + entry.name))
+                    continue
+                self.records.extend((entry, record) for record in records)
+
+    def latest(self, fingerprints: dict[str, tuple[str, int, int]]
+               ) -> dict[str, tuple[Path, SongRecord]]:
+        """Each file's most recent record that still describes it.
+
+        ``fingerprints`` maps a resolved path to (song name, size, mtime_ns) now; a
+        record of another name, size or time (the file changed, or the run's names did)
+        is stale.
+        """
+        latest = {}
+        for part, record in self.records:
+            if fingerprints.get(record.path) == (record.name, record.size, record.mtime_ns):
+                latest[record.path] = (part, record)
+        return latest
+
+    def writer(self, songs_per_part: int = 256, flush_s: float = 60.0) -> "PartWriter":
+        """A writer of new parts (a new session) whose records join this store."""
+        session = max(self.sessions) + 1
+        self.sessions.append(session)
+        return PartWriter(self, session, songs_per_part, flush_s)
+
+
 class PartWriter:
-    """Buffers finished songs and writes them out as parts in ``folder``.
+    """Buffers finished songs and writes them out as parts of a :class:`PartStore`.
 
     Parameters
     ----------
-    folder : Path
+    store : PartStore
+    session : int
+        Number of this run in the folder (part names sort in the order written).
     songs_per_part : int
         Songs per part file (also the most work a kill can lose, with ``flush_s``).
     flush_s : float
         A part is also written when the oldest buffered song is this old.
     """
 
-    def __init__(self, folder: Path, songs_per_part: int = 256, flush_s: float = 60.0) -> None:
-        self.folder = folder
+    def __init__(self, store: PartStore, session: int, songs_per_part: int = 256,
+                 flush_s: float = 60.0) -> None:
+        self.store = store
+        self.session = session
         self.songs_per_part = songs_per_part
         self.flush_s = flush_s
-        self.session = 1 + max((int(p.name.split("-")[1]) for p in folder.glob(PART_PATTERN)),
-                               default=0)
         self.sequence = 0
         self.songs: list[SongRecord] = []
         self.curves: list[EmotionCurve] = []
@@ -113,52 +229,12 @@ class PartWriter:
         """Write the buffered songs as one part (nothing if none)."""
         if not self.songs:
             return
-        path = self.folder / f"part-{self.session:04d}-{self.sequence:06d}.npz"
+        path = self.store.folder / f"part-{self.session:04d}-{self.sequence:06d}.npz"
         with atomic_path(path) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, **_part_arrays(self.curves, self.songs))
+        self.store.records.extend((path, record) for record in self.songs)
         self.sequence += 1
         self.songs, self.curves = [], []
-
-
-def _read_columns(part: Path) -> dict[str, np.ndarray]:
-    """A part's rows: ``curve_names``, ``row_curve`` and the columns after ``song``."""
-    with np.load(part) as arrays:
-        return {key: arrays[key] for key in ("curve_names", "row_curve", *COLUMNS[1:])}
-
-
-def read_records(folder: Path) -> list[tuple[Path, SongRecord]]:
-    """Every song record of the complete parts in ``folder``, in the order written.
-
-    Temporary files of a part being written when a run was killed are removed.
-    """
-    for leftover in folder.glob(".part-*"):
-        leftover.unlink()
-    found = []
-    for part in sorted(folder.glob(PART_PATTERN)):
-        try:
-            with np.load(part) as arrays:
-                records = [SongRecord(**record) for record in json.loads(str(arrays["songs"]))]
-        except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
-            # renamed but never written out (a power cut before the disk caught up)
-            log.warning("%s: unreadable part (%s); its songs are computed again", part, exc)
-            part.unlink()
-            continue
-        found.extend((part, record) for record in records)
-    return found
-
-
-def latest_records(folder: Path, fingerprints: dict[str, tuple[str, int, int]]
-                   ) -> dict[str, tuple[Path, SongRecord]]:
-    """Each file's most recent record that still describes it.
-
-    ``fingerprints`` maps a resolved path to (song name, size, mtime_ns) now; a record
-    of another name, size or time (the file changed, or the run's names did) is stale.
-    """
-    latest = {}
-    for part, record in read_records(folder):
-        if fingerprints.get(record.path) == (record.name, record.size, record.mtime_ns):
-            latest[record.path] = (part, record)
-    return latest
 
 
 class StoredCurves(Sequence[EmotionCurve]):
@@ -180,7 +256,7 @@ class StoredCurves(Sequence[EmotionCurve]):
         if part in self.cache:
             self.cache.move_to_end(part)
             return self.cache[part]
-        columns = _read_columns(part)
+        _, columns = read_part(part)
         edges = np.searchsorted(columns["row_curve"], np.arange(len(columns["curve_names"]) + 1))
         curves = {}
         for number, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
@@ -220,7 +296,7 @@ def write_parquet_dataset(curves: StoredCurves, folder: Path) -> None:
         wanted.setdefault(part, []).append(song)
     folder.mkdir(parents=True, exist_ok=True)
     for number, (part, songs) in enumerate(wanted.items()):
-        columns = _read_columns(part)
+        _, columns = read_part(part)
         keep = np.isin(columns["curve_names"], songs)[columns["row_curve"]]
         names = columns["curve_names"][columns["row_curve"][keep]]
         table = pa.table({"song": pa.array(names.tolist(), pa.string()),

@@ -21,7 +21,8 @@ from emoreco.examples import LabelledSongs, WindowSet, annotated_targets
 from emoreco.metrics import evaluate
 from emoreco.model_meta import ModelMeta
 from emoreco.models import keras_call, model_summary
-from emoreco.persistence import ModelFiles, save_model, write_json
+from emoreco.atomic import write_json
+from emoreco.persistence import ModelFiles, save_model
 from emoreco.scaler import Scaler
 from emoreco.scoring import ScaledModel, song_curve
 from emoreco.split import kfold_songs, mediaeval_split, split_songs

@@ -20,8 +20,7 @@ from emoreco.cli import main_predict
 from emoreco.curves import EmotionCurve
 from emoreco.engine import open_engine
 from emoreco.output_set import RESUMABLE_PREFIX, WORK
-from emoreco.result_parts import (PartWriter, SongRecord, StoredCurves, latest_records,
-                                  read_records, write_parquet_dataset)
+from emoreco.result_parts import PartStore, SongRecord, StoredCurves, write_parquet_dataset
 
 SONG_S = 90.0  # long enough that a run of 24 songs lasts a few seconds, short to write
 
@@ -47,16 +46,14 @@ def _args(models: Path, songs: Path, out: Path, *extra: str) -> list[str]:
 
 
 def _assert_same_curves(first: Path, second: Path) -> None:
-    """Two TestSongPredicted.csv files hold the same rows: the same songs, times and
-    empty cells exactly, values within 1e-4. Why not byte-equal across engines: Dask
-    workers run one BLAS thread (this process may run more), which changes the float32
-    summation order of the filterbank products (about 1e-7), and a value that close to a
-    rounding boundary of the CSV's 4 decimals can flip its last digit."""
-    a, b = pd.read_csv(first), pd.read_csv(second)
-    assert a[["song", "time_s"]].equals(b[["song", "time_s"]])
-    for target in ("arousal", "valence"):
-        assert a[target].isna().equals(b[target].isna())
-        assert np.allclose(a[target], b[target], atol=1.0001e-4, rtol=0, equal_nan=True)
+    """Two TestSongPredicted.csv files are byte for byte the same: the features do not
+    depend on the BLAS thread count (one per Dask worker, more in this process), so no
+    value can differ even in the last digit."""
+    assert first.read_bytes() == second.read_bytes()
+
+
+def _records(work: Path) -> list:
+    return [record for _, record in PartStore(work).records]
 
 
 def _main(*args: str) -> subprocess.Popen:
@@ -88,28 +85,42 @@ def catalog(tmp_path_factory, trained_models):
     return root
 
 
-@pytest.fixture
-def dask_processes(tmp_path):
+def _start_dask(folder: Path, worker_env: dict | None = None) -> tuple[str, list]:
     """A ``dask scheduler`` and a ``dask worker`` with 2 worker processes, as in the
-    README's recipe, on 127.0.0.1; yields the scheduler's address."""
+    README's recipe, on 127.0.0.1: the scheduler's address and both processes."""
     import json
 
     dask = str(Path(sys.executable).parent / "dask")
-    info = tmp_path / "scheduler.json"
+    info = folder / "scheduler.json"
     scheduler = subprocess.Popen(
         [dask, "scheduler", "--host", "127.0.0.1", "--port", "0", "--dashboard-address",
          "127.0.0.1:0", "--scheduler-file", str(info)], stderr=subprocess.DEVNULL)
     worker = subprocess.Popen(
         [dask, "worker", "--scheduler-file", str(info), "--nworkers", "2", "--nthreads", "1",
          "--host", "127.0.0.1", "--dashboard-address", "127.0.0.1:0"],
-        cwd=tmp_path, stderr=subprocess.DEVNULL)  # not the project folder: paths must do
+        cwd=folder, stderr=subprocess.DEVNULL,  # not the project folder: paths must do
+        env=None if worker_env is None else os.environ | worker_env)
+    deadline = time.monotonic() + 60
+    while not info.is_file() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return json.loads(info.read_text())["address"], [worker, scheduler]
+
+
+def _wait_for_workers(address: str, count: int) -> None:
+    from distributed import Client
+
+    with Client(address, timeout="30s") as client:
+        client.wait_for_workers(count, timeout=60)
+
+
+@pytest.fixture
+def dask_processes(tmp_path):
+    """The README's recipe (:func:`_start_dask`); yields the scheduler's address."""
+    address, processes = _start_dask(tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while not info.is_file() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        yield json.loads(info.read_text())["address"]
+        yield address
     finally:
-        for process in (worker, scheduler):
+        for process in processes:
             process.terminate()
             process.wait(timeout=30)
 
@@ -141,7 +152,7 @@ def test_a_killed_run_resumes_where_it_stopped(catalog, trained_models, tmp_path
     process.kill()  # SIGKILL: no chance to clean up
     process.wait()
     assert not (out / "TestSongPredicted.csv").exists()  # nothing that looks complete
-    done = {record.name for _, record in read_records(_parts(out)[0].parent)}
+    done = {record.name for record in _records(_parts(out)[0].parent)}
     assert 6 <= len(done) < 24
 
     other = _main(*_args(trained_models, catalog / "songs", out, "--end", "30"))
@@ -154,8 +165,8 @@ def test_a_killed_run_resumes_where_it_stopped(catalog, trained_models, tmp_path
     assert f"{24 - len(done)} songs predicted now" in err  # the others were not redone
     assert "Dask: 2 worker(s); dashboard http://127.0.0.1:" in err
     assert "Nanny" not in err and "Scheduler" not in err  # no Dask start/stop chatter
-    assert ((out / "TestSongPredicted.csv").read_bytes()  # same engine: byte for byte
-            == (catalog / "reference-cluster" / "TestSongPredicted.csv").read_bytes())
+    _assert_same_curves(out / "TestSongPredicted.csv",
+                        catalog / "reference" / "TestSongPredicted.csv")  # any engine
     table = pd.read_csv(out / "TestSongPredicted.csv")
     assert not table.duplicated(["song", "time_s"]).any()
     assert table.song.nunique() == 24
@@ -170,7 +181,7 @@ def test_a_song_edited_after_the_kill_is_computed_again(trained_models, tmp_path
     _wait_for_parts(process, out, 2)
     process.kill()
     process.wait()
-    done = [record.path for _, record in read_records(_parts(out)[0].parent)]
+    done = [record.path for record in _records(_parts(out)[0].parent)]
     edited = Path(done[0])
     soundfile.write(edited, sine_clip(SONG_S, 12000, ((3000.0, 0.9),)), 12000)
     resumed = _main(*args)
@@ -179,8 +190,7 @@ def test_a_song_edited_after_the_kill_is_computed_again(trained_models, tmp_path
     assert f"resuming: {len(done) - 1} of 10 songs" in err
     assert main_predict(_args(trained_models, tmp_path / "songs", tmp_path / "fresh",
                               "--jobs", "1")) == 0
-    assert ((out / "TestSongPredicted.csv").read_bytes()
-            == (tmp_path / "fresh" / "TestSongPredicted.csv").read_bytes())
+    _assert_same_curves(out / "TestSongPredicted.csv", tmp_path / "fresh" / "TestSongPredicted.csv")
     assert len(paths) == 10
 
 
@@ -197,7 +207,7 @@ def test_ctrl_c_keeps_the_songs_finished_so_far(trained_models, tmp_path):
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and "interrupted" in err and "Traceback" not in err
-    done = read_records(_parts(out)[0].parent)
+    done = _records(_parts(out)[0].parent)
     assert 0 < len(done) < 40  # written on the way out
     resumed = _main(*args)
     _, err = resumed.communicate()
@@ -230,8 +240,8 @@ def test_a_worker_killed_mid_run_loses_no_song(catalog, trained_models, tmp_path
     _, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
     assert not list(out.glob(f"{RESUMABLE_PREFIX}*"))  # committed
-    assert ((out / "TestSongPredicted.csv").read_bytes()
-            == (catalog / "reference-cluster" / "TestSongPredicted.csv").read_bytes())
+    _assert_same_curves(out / "TestSongPredicted.csv",
+                        catalog / "reference" / "TestSongPredicted.csv")
 
 
 def _die_on_three(_: None, item: int) -> int:
@@ -253,12 +263,108 @@ def test_an_item_that_keeps_killing_workers_is_a_failure_not_the_end():
                for i in range(8) if i != 3)
 
 
-def test_an_unreachable_scheduler_is_a_one_line_error(trained_models, tmp_path, capsys):
+class _Listener:
+    """A TCP server on 127.0.0.1 that is not a Dask scheduler: one that accepts and
+    stays silent, or one that answers every connection at once (as an HTTP server
+    answers garbage with ``HTTP/1.0 400``)."""
+
+    def __init__(self, answer: bytes | None) -> None:
+        import socket
+        import threading
+
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.address = f"tcp://127.0.0.1:{self.server.getsockname()[1]}"
+        self.held: list = []
+
+        def serve() -> None:
+            while True:
+                try:
+                    connection, _ = self.server.accept()
+                except OSError:
+                    return
+                if answer is None:
+                    self.held.append(connection)  # accepted, never answered
+                else:
+                    connection.sendall(answer)
+                    connection.close()
+
+        threading.Thread(target=serve, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.close()
+        for connection in self.held:
+            connection.close()
+
+
+@pytest.mark.parametrize("server, message", [
+    ("closed", "cannot connect (ConnectionRefusedError"),
+    ("rude", "something answers there, but not a Dask scheduler (it sent b'HTTP/1.0')"),
+    ("silent", "no Dask scheduler answered within 10 s"),
+])
+def test_a_scheduler_that_is_not_one_is_a_one_line_error_in_bounded_time(
+        trained_models, tmp_path, capsys, server, message):
     songs = _write_songs(tmp_path / "songs", 2, 10.0)
-    assert main_predict(_args(trained_models, songs[0].parent, tmp_path / "out",
-                              "--scheduler", "tcp://127.0.0.1:9")) == 2
+    listener = None if server == "closed" else _Listener(
+        b"HTTP/1.0 400 Bad Request\r\n\r\n" if server == "rude" else None)
+    address = "tcp://127.0.0.1:9" if listener is None else listener.address
+    started = time.monotonic()
+    try:
+        code = main_predict(_args(trained_models, songs[0].parent, tmp_path / "out",
+                                  "--scheduler", address))
+    finally:
+        if listener is not None:
+            listener.close()
+    assert code == 2 and time.monotonic() - started < 30
     err = capsys.readouterr().err
-    assert "cannot connect" in err and "Traceback" not in err
+    [line] = [line for line in err.splitlines() if not line.startswith("WARNING: these models")]
+    assert line.startswith("error: --scheduler ") and message in line
+
+
+def test_a_dask_worker_or_a_web_server_is_not_taken_for_a_scheduler(dask_processes):
+    import http.server
+    import threading
+
+    from distributed import Client
+
+    from emoreco.engine import check_scheduler
+    from emoreco.errors import EmorecoError
+
+    _wait_for_workers(dask_processes, 2)
+    with Client(dask_processes, timeout="30s") as client:
+        worker = next(iter(client.scheduler_info()["workers"]))
+    with pytest.raises(EmorecoError, match="a Dask Worker answers there, not a scheduler"):
+        check_scheduler(worker)
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                          http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    started = time.monotonic()
+    try:
+        with pytest.raises(EmorecoError, match="no Dask scheduler answered within 2 s"):
+            check_scheduler(f"tcp://127.0.0.1:{web.server_address[1]}", timeout_s=2)
+    finally:
+        web.shutdown()
+    assert time.monotonic() - started < 5
+    check_scheduler(dask_processes)  # the real one passes
+
+
+def test_workers_without_emoreco_are_a_one_line_error(trained_models, tmp_path, capsys):
+    fake = tmp_path / "fake" / "emoreco"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text('raise ImportError("emoreco is not installed here")\n')
+    address, processes = _start_dask(tmp_path, {"PYTHONPATH": str(fake.parent)})
+    try:
+        _wait_for_workers(address, 2)
+        songs = _write_songs(tmp_path / "songs", 2, 10.0)
+        assert main_predict(_args(trained_models, songs[0].parent, tmp_path / "out",
+                                  "--scheduler", address)) == 2
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
+    err = capsys.readouterr().err
+    [line] = [line for line in err.splitlines() if not line.startswith("WARNING: these models")]
+    assert line.startswith("error: the Dask workers cannot set up the run (")
+    assert "emoreco is not installed here" in line and "make install" in line
 
 
 def _curve(name: str, offset: float, steps: int = 4) -> EmotionCurve:
@@ -269,21 +375,22 @@ def _curve(name: str, offset: float, steps: int = 4) -> EmotionCurve:
 def test_the_latest_record_of_an_unchanged_file_wins_and_stale_rows_are_dropped(tmp_path):
     work = tmp_path / "work"
     work.mkdir()
-    first = PartWriter(work, songs_per_part=2)
+    first = PartStore(work).writer(songs_per_part=2)
     for name, size in (("a", 1), ("b", 2), ("c", 3)):
         first.add(SongRecord(name, f"/x/{name}", size, 0, {}), _curve(name, 0.1 * size))
     first.flush()
-    (work / ".part-0001-000009.npz.x.tmp.npz").write_bytes(b"half a part")
+    (work / ".part-0001-000009.npz.0123456789ab.tmp.npz").write_bytes(b"half a part")
     (work / "part-0001-000008.npz").write_bytes(b"")  # renamed, never reached the disk
-    second = PartWriter(work, songs_per_part=2)  # a resumed run: session 2
+    second = PartStore(work).writer(songs_per_part=2)  # a resumed run: session 2
     second.add(SongRecord("b", "/x/b", 5, 0, {}), _curve("b", 0.7))  # b was edited
     second.add(SongRecord("c", "/x/c", 3, 0, None, "unreadable"), None)
     second.flush()
     assert len(list(work.glob("part-0002-*"))) == 1
     now = {"/x/a": ("a", 1, 0), "/x/b": ("b", 5, 0), "/x/c": ("c", 3, 0)}
-    latest = latest_records(work, now)
+    latest = PartStore(work).latest(now)
     assert not list(work.glob(".part-*"))  # the half-written part was removed
-    assert not (work / "part-0001-000008.npz").exists()  # the empty one too, with a warning
+    assert not (work / "part-0001-000008.npz").exists()  # the empty one set aside
+    assert (work / "damaged-part-0001-000008.npz").exists()
     assert latest["/x/b"][1].size == 5 and latest["/x/c"][1].error == "unreadable"
     curves = StoredCurves([(latest[p][0], name) for p, (name, *_) in now.items()
                            if latest[p][1].error is None])

@@ -41,6 +41,15 @@ def test_cache_key_changes_with_audio_parameters_only():
     assert FeatureParams(context_segments=4).cache_key() == base.cache_key()
 
 
+def test_cache_key_changes_with_the_feature_code_version(monkeypatch):
+    import emoreco.config
+
+    before = FeatureParams().cache_key()
+    monkeypatch.setattr(emoreco.config, "FEATURE_CODE_VERSION",
+                        emoreco.config.FEATURE_CODE_VERSION + 1)
+    assert FeatureParams().cache_key() != before
+
+
 def test_to_dict_round_trip_records_derived_values():
     params = FeatureParams(n_mfcc=20)
     record = params.to_dict()

@@ -24,6 +24,7 @@ from emoreco.errors import AudioError
 from emoreco.extraction import extract_corpus
 from emoreco.feature_cache import FeatureCache, song_features
 from emoreco.output_set import MANIFEST, OutputSet, read_manifest, recover
+from emoreco.report import KNOWN_OUTPUTS
 
 PARAMS = FeatureParams()
 
@@ -181,65 +182,95 @@ def test_an_output_folder_that_cannot_be_written_fails_before_any_work(tmp_path)
     assert time.perf_counter() - started < 30
 
 
-def test_a_run_killed_at_any_moment_leaves_the_previous_set_or_the_new_one(
+def _killed_after(pattern: str, count: int, *command: str) -> subprocess.CompletedProcess:
+    """Run ``command`` (a script and its arguments, or ``-c`` code) and SIGKILL it right
+    after its ``count``-th rename whose target matches ``pattern`` (tests/kill_after.py);
+    ``count`` 0 runs it to the end and reports the number of such renames."""
+    return subprocess.run([sys.executable, str(ROOT / "tests" / "kill_after.py"), pattern,
+                           str(count), *command], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_a_run_killed_at_every_rename_leaves_the_previous_set_or_the_new_one(
         trained_models, tiny_deam, tmp_path):
     songs = tmp_path / "songs"
     songs.mkdir()
     for number in range(8):
         shutil.copy(tiny_deam / "test_songs" / "demo_song_2.wav", songs / f"s{number}.wav")
-    out = tmp_path / "out"
-    assert _predict(trained_models / "models", [songs / "s0.wav"], out, "--json") == 0
-    previous = _set_is_consistent(out)
-    command = [sys.executable, "MAIN.py", str(songs), "--models-dir",
-               str(trained_models / "models"), "--out-dir", str(out), "--overwrite", "--quiet"]
-    started = time.perf_counter()
-    subprocess.run(command, cwd=ROOT, check=True, capture_output=True, timeout=300)
-    duration = time.perf_counter() - started
-    new = _set_is_consistent(out)
-    assert new["songs"] == 8 and "TestSongPredicted.json" not in new["files"]
-    outcomes = set()
-    for fraction in (0.2, 0.5, 0.8, 0.9, 0.95, 0.99):
-        assert _predict(trained_models / "models", [songs / "s0.wav"], out, "--json",
-                        "--overwrite") == 0
-        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-        time.sleep(fraction * duration)
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        recover(out)  # what the next run in this folder does first
+    out, old = tmp_path / "out", tmp_path / "old"
+    assert _predict(trained_models / "models", [songs / "s0.wav"], old, "--json") == 0
+    assert _set_is_consistent(old)["songs"] == 1
+    command = ["MAIN.py", str(songs), "--models-dir", str(trained_models / "models"),
+               "--out-dir", str(out), "--overwrite", "--quiet", "--no-plots"]
+    shutil.copytree(old, out)
+    full = _killed_after(".", 0, *command)  # every rename of a run: parts, files, commit
+    assert full.returncode == 0, full.stderr
+    renames = int(full.stderr.rsplit("renames: ", 1)[1])
+    assert renames >= 8 and _set_is_consistent(out)["songs"] == 8
+    outcomes = []
+    for count in range(1, renames + 1):
+        shutil.rmtree(out)
+        shutil.copytree(old, out)
+        killed = _killed_after(".", count, *command)
+        assert killed.returncode == -signal.SIGKILL, (count, killed.stderr)
+        recover(out, KNOWN_OUTPUTS)  # what the next run in this folder does first
         manifest = _set_is_consistent(out)
-        assert manifest["songs"] in (1, 8)
-        outcomes.add(manifest["songs"])
-    assert previous["songs"] == 1 and 1 in outcomes
+        outcomes.append(manifest["songs"])
+        assert manifest["songs"] in (1, 8), count
+    # killed before its journal, the run leaves the old set; after it, the new one
+    assert outcomes[0] == 1 and outcomes[-1] == 8
+    assert outcomes == sorted(outcomes), outcomes  # one switch, at the journal
 
 
-def test_an_interrupted_commit_is_completed_by_the_next_run(tmp_path, monkeypatch):
-    out = tmp_path / "out"
-    first = OutputSet(out, ["a.csv", "old.json"], overwrite=False)
-    for name in ("a.csv", "old.json"):
-        first.path(name).write_text("old " + name)
-    first.commit({"run": 1})
-    second = OutputSet(out, ["a.csv", "b.png"], overwrite=True)
+COMMIT_IN_A_CHILD = """
+import sys
+from pathlib import Path
+from emoreco.output_set import OutputSet
+out = Path(sys.argv[1])
+with OutputSet(out, ["a.csv", "b.png"], overwrite=True, known_names=["old.json"]) as second:
     for name in ("a.csv", "b.png"):
         second.path(name).write_text("new " + name)
-    real_replace = os.replace
-    calls = []
+    second.commit({"run": 2})
+"""
 
-    def crash_after_one_move(source, destination):
-        calls.append(source)
-        if len(calls) == 2:  # the first file moved, then the process "dies"
-            raise KeyboardInterrupt
-        real_replace(source, destination)
 
-    monkeypatch.setattr(os, "replace", crash_after_one_move)
-    with pytest.raises(KeyboardInterrupt):
-        second.commit({"run": 2})
-    monkeypatch.setattr(os, "replace", real_replace)
+def _first_set(out: Path) -> None:
+    with OutputSet(out, ["a.csv", "old.json"], overwrite=False) as first:
+        for name in ("a.csv", "old.json"):
+            first.path(name).write_text("old " + name)
+        first.commit({"run": 1})
+
+
+def test_an_interrupted_commit_is_completed_by_the_next_run(tmp_path):
+    out = tmp_path / "out"
+    _first_set(out)
+    # killed for real after the journal and the first file moved into place
+    killed = _killed_after(r"out/(a\.csv|b\.png)$", 1, "-c", COMMIT_IN_A_CHILD, str(out))
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert read_manifest(out) is None  # never a manifest beside a mixed set
-    recover(out)
+    assert not (out / "old.json").exists()  # the old set was already being replaced
+    assert [p.name for p in out.glob(".emoreco-staging-*/commit.json")]
+    recover(out, ["a.csv", "b.png", "old.json"])
     manifest = _set_is_consistent(out)
     assert manifest["run"] == 2 and (out / "b.png").read_text() == "new b.png"
-    assert not (out / "old.json").exists()
+    assert (out / "a.csv").read_text() == "new a.csv"
+
+
+def test_a_staged_file_damaged_by_a_power_cut_is_never_committed(tmp_path, caplog):
+    out = tmp_path / "out"
+    _first_set(out)
+    killed = _killed_after(r"commit\.json$", 1, "-c", COMMIT_IN_A_CHILD, str(out))
+    assert killed.returncode == -signal.SIGKILL  # the journal is on the disk, nothing moved
+    [staging] = out.glob(".emoreco-staging-*")
+    (staging / "b.png").write_bytes(b"")  # renamed, but its data never reached the disk
+    caplog.set_level("WARNING")
+    recover(out, ["a.csv", "b.png", "old.json"])
+    assert "b.png does not match the journal's size and SHA-256" in caplog.text
+    assert _set_is_consistent(out)["run"] == 1  # the old set, untouched
+    [aside] = out.glob(".emoreco-set-aside-*")  # kept for inspection, never acted on again
+    assert (aside / "a.csv").read_text() == "new a.csv"
+    recover(out, ["a.csv", "b.png", "old.json"])
+    assert _set_is_consistent(out)["run"] == 1
 
 
 def test_files_are_created_with_the_users_umask(trained_models, tiny_deam, tmp_path):
@@ -337,14 +368,14 @@ def test_worker_processes_end_with_a_killed_parent(tmp_path):
 
 def test_an_output_set_with_a_sub_folder_is_committed_and_replaced_whole(tmp_path):
     out = tmp_path / "out"
-    first = OutputSet(out, ["page.html"], overwrite=False)
-    for name in ("page.html", "data/part-0.js", "data/part-1.js"):
-        first.path("page.html").parent.joinpath(name).parent.mkdir(exist_ok=True)
-        (first.staging / name).write_text(name)
-    first.commit({"run": 1})
+    with OutputSet(out, ["page.html", "data"], overwrite=False) as first:
+        for name in ("page.html", "data/part-0.js", "data/part-1.js"):
+            first.path(name).parent.mkdir(exist_ok=True)
+            first.path(name).write_text(name)
+        first.commit({"run": 1})
     assert sorted(_set_is_consistent(out)["files"]) == ["data/part-0.js", "data/part-1.js",
                                                          "page.html"]
-    second = OutputSet(out, ["page.html"], overwrite=True)
-    second.path("page.html").write_text("small run")
-    second.commit({"run": 2})
+    with OutputSet(out, ["page.html"], overwrite=True, known_names=["data"]) as second:
+        second.path("page.html").write_text("small run")
+        second.commit({"run": 2})
     assert not (out / "data").exists()  # the earlier run's shards and folder are gone

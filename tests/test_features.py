@@ -114,3 +114,34 @@ def test_segment_means_and_sequences_end_at_the_target_segment():
 def test_sequence_targets_must_lie_on_the_segment_grid():
     with pytest.raises(ConfigError, match="multiples of segment_s"):
         segment_sequences(np.zeros((10, 12)), np.array([3.2]), PARAMS)
+
+
+THREADED_FEATURES = """
+import sys
+import numpy as np
+from emoreco.config import FeatureParams
+from emoreco.features import compute_song_features
+rng = np.random.default_rng(7)
+t = np.arange(12000 * 30) / 12000
+chords = sum(a * np.sin(2 * np.pi * f * t) for f, a in zip(rng.uniform(60, 3000, 20),
+                                                          rng.uniform(0.01, 0.1, 20)))
+samples = (chords + 0.05 * rng.standard_normal(len(t))).astype(np.float32)
+features = compute_song_features(samples, FeatureParams())
+np.save(sys.argv[1], np.concatenate([features.mfcc, features.chroma]))
+"""
+
+
+def test_features_are_bit_identical_whatever_the_blas_thread_count(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    results = []
+    for threads in ("1", "2", "3"):
+        path = tmp_path / f"threads{threads}.npy"
+        environment = os.environ | {name: threads for name in (
+            "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+        subprocess.run([sys.executable, "-c", THREADED_FEATURES, str(path)], check=True,
+                       env=environment, timeout=120)
+        results.append(path.read_bytes())
+    assert results[0] == results[1] == results[2]

@@ -113,3 +113,22 @@ def test_beyond_the_limit_curves_are_loaded_from_shard_files(tmp_path):
     assert 'src="emotion_report_data/curves-00000.js"' in dom
     assert dom.count('class="main-svg"') >= 8
     assert from_the_page(requests) == []
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get "
+                                              "install chromium; .ci/run installs it)")
+def test_a_song_name_that_opens_a_comment_and_a_script_does_not_blank_the_page(tmp_path):
+    import numpy as np
+
+    from emoreco.curves import EmotionCurve
+    from emoreco.report import write_html_report
+
+    times = np.arange(0, 10, 0.5)
+    values = np.linspace(-0.5, 0.5, len(times), dtype=np.float32)
+    curves = [EmotionCurve(name, times, {"arousal": values, "valence": -values})
+              for name in ("<!--<script>.wav", "</script><script>x.wav", "plain.wav")]
+    page = tmp_path / "emotion_report.html"
+    write_html_report(curves, page, {})
+    dom, _ = render(page, tmp_path, "--dump-dom")
+    assert 'data-ready="1"' in dom  # report.js ran: nothing swallowed it
+    assert dom.count("<tr data-index=") == 3

@@ -107,12 +107,10 @@ def audio_sources(files: list[Path], names: dict[Path, str], out_dir: Path, embe
 def run_key(metas: dict, start_s: float, end_s: float | None) -> str:
     """What makes two runs' per-song results interchangeable: the models' files and the
     time span (a resumed run must match)."""
-    import hashlib
-    import json
+    from emoreco.digest import short_digest
 
-    described = {"models": {target: meta.sha256 for target, meta in sorted(metas.items())},
-                 "start_s": start_s, "end_s": end_s, "parts": 1}
-    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]
+    return short_digest({"models": {target: meta.sha256 for target, meta in sorted(metas.items())},
+                         "start_s": start_s, "end_s": end_s, "parts": 1})
 
 
 def predict_main(args: argparse.Namespace) -> int:
@@ -121,11 +119,11 @@ def predict_main(args: argparse.Namespace) -> int:
     Exit 1 if any song failed (the others are written), 2 for a user error.
     """
     from emoreco import __version__
-    from emoreco.output_set import OutputSet, ensure_writable
+    from emoreco.output_set import OutputSet, check_writable
     from emoreco.predict import (Predictor, PredictorSetup, find_audio_files, predict_catalog,
-                                 song_jobs, unique_song_names)
+                                 read_model_metas, song_jobs, unique_song_names)
     from emoreco.provenance import demo_warning, describe
-    from emoreco.report import OUTPUT_NAMES, output_paths, write_report
+    from emoreco.report import KNOWN_OUTPUTS, output_paths, write_report
     from emoreco.result_parts import write_parquet_dataset
 
     files = find_audio_files(args.inputs, args.recursive, args.glob)
@@ -136,15 +134,15 @@ def predict_main(args: argparse.Namespace) -> int:
     parquet = args.table == "parquet" or (args.table == "auto"
                                           and len(files) > AUTO_PARQUET_SONGS)
     roles = output_paths(args.out_dir, args.json, pictures, args.report, parquet)
-    ensure_writable(args.out_dir)  # fails now, not after the work
+    check_writable(args.out_dir)  # fails now, not after the work
     model_names = {target: getattr(args, f"{target}_model") for target in TARGETS}
-    predictor = Predictor(args.models_dir, model_names)
+    metas = read_model_metas(args.models_dir, model_names)
     start = 0.0 if args.start is None else args.start
-    check_start(start, predictor.params.hop_s)  # once, before any song
-    outputs = OutputSet(args.out_dir, [p.name for p in roles.values()], args.overwrite,
-                        known_names=tuple(OUTPUT_NAMES.values()),
-                        resume_key=run_key(predictor.metas, start, args.end))
-    try:
+    check_start(start, next(iter(metas.values())).feature_params.hop_s)  # before any work
+    predictor = Predictor(args.models_dir, model_names, metas)
+    with OutputSet(args.out_dir, [p.name for p in roles.values()], args.overwrite,
+                   known_names=KNOWN_OUTPUTS,
+                   resume_key=run_key(predictor.metas, start, args.end)) as outputs:
         trained_on = {target: describe(meta.data) for target, meta in predictor.metas.items()}
         shared = set(trained_on.values())
         log.info("models trained on %s", shared.pop() if len(shared) == 1 else
@@ -177,8 +175,6 @@ def predict_main(args: argparse.Namespace) -> int:
         written = outputs.commit({"emoreco_version": __version__, "warning": warning,
                                   "songs": len(curves), "models": models,
                                   "failures": failures, "start_s": start, "end_s": args.end})
-    finally:
-        outputs.abandon()
     for item in shown:  # the parts are gone with the commit: summaries taken before
         log.info("%-28s arousal %+.3f  valence %+.3f  %s", item["song"], item["arousal_mean"],
                  item["valence_mean"], item["quadrant"])
