@@ -379,3 +379,29 @@ def test_an_output_set_with_a_sub_folder_is_committed_and_replaced_whole(tmp_pat
         second.path("page.html").write_text("small run")
         second.commit({"run": 2})
     assert not (out / "data").exists()  # the earlier run's shards and folder are gone
+
+
+def test_a_file_reaches_the_disk_before_its_rename_and_the_rename_before_the_return(
+        tmp_path, monkeypatch):
+    import stat as stat_module
+
+    from emoreco.atomic import atomic_path
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(descriptor):
+        mode = os.fstat(descriptor).st_mode
+        events.append("fsync folder" if stat_module.S_ISDIR(mode) else "fsync file")
+        real_fsync(descriptor)
+
+    def replace(source, destination):
+        events.append("rename")
+        real_replace(source, destination)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    with atomic_path(tmp_path / "table.csv") as tmp:
+        tmp.write_text("song,time_s\n")
+    assert events == ["fsync file", "rename", "fsync folder"]
+    assert (tmp_path / "table.csv").read_text() == "song,time_s\n"
