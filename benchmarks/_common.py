@@ -22,7 +22,7 @@ def median_seconds(action: Callable[[], object], repeats: int, warmup: int = 1) 
 
 def write_demo_song(path: Path, seconds: float = 45.0, seed: int = 0) -> Path:
     """A synthetic 44.1 kHz song (as in the demo corpus) written to ``path``."""
-    from emoreco.demo import _render_to, plan_songs
+    from emoreco.data.demo import _render_to, plan_songs
 
     song = plan_songs(1, 0, seed, clip_s=seconds)[0]
     _render_to(song, path)

@@ -39,7 +39,8 @@ DISTINCT_SONGS = 5  # rendered once each; the batch hard-links them (decoding is
 
 def plain_seconds_per_song(files: list[str]) -> float:
     """In a fresh process: the work alone (decode, features, models) per song."""
-    from emoreco.predict import Predictor, predict_song, song_jobs
+    from emoreco.model.predictor import Predictor
+    from emoreco.runs.catalog import predict_song, song_jobs
 
     predictor = Predictor(ROOT / "models")
     paths = [Path(f) for f in files]
@@ -69,9 +70,9 @@ def cluster_songs_per_second(workers: int, jobs: list, setup, predictor, parts: 
     from distributed import Client, LocalCluster
 
     import dask
-    from emoreco.engine import LOCAL_WORKER_CONFIG, DaskEngine
-    from emoreco.predict import predict_into_parts
-    from emoreco.result_parts import PartWriter
+    from emoreco.core.engine import LOCAL_WORKER_CONFIG, DaskEngine
+    from emoreco.runs.catalog import predict_into_parts
+    from emoreco.runs.parts import PartStore
 
     begun = time.perf_counter()
     with dask.config.set(LOCAL_WORKER_CONFIG):
@@ -81,10 +82,10 @@ def cluster_songs_per_second(workers: int, jobs: list, setup, predictor, parts: 
         engine = DaskEngine(client)
         startup = time.perf_counter() - begun
         warm = [jobs[0]] * (2 * workers)  # every worker loads its models first
-        predict_into_parts(engine, setup, predictor, warm, PartWriter(parts / "warm"),
+        predict_into_parts(engine, setup, predictor, warm, PartStore(parts / "warm").writer(),
                            progress=False)
         started = time.perf_counter()
-        predict_into_parts(engine, setup, predictor, jobs, PartWriter(parts), progress=False)
+        predict_into_parts(engine, setup, predictor, jobs, PartStore(parts).writer(), progress=False)
         return len(jobs) / (time.perf_counter() - started), startup
 
 
@@ -100,9 +101,10 @@ def main() -> None:
         print(plain_seconds_per_song(args.plain))
         return
 
-    from emoreco.errors import ModelError
-    from emoreco.predict import (Predictor, PredictorSetup, find_audio_files, song_jobs,
-                                 unique_song_names)
+    from emoreco.core.errors import ModelError
+    from emoreco.model.predictor import Predictor
+    from emoreco.runs.catalog import PredictorSetup, song_jobs
+    from emoreco.runs.inputs import find_audio_files, unique_song_names
 
     try:
         predictor = Predictor(ROOT / "models")

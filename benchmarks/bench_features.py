@@ -27,12 +27,12 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
 
-    from emoreco.audio import load_audio
-    from emoreco.config import FeatureParams
-    from emoreco.extraction import extract_corpus
-    from emoreco.feature_cache import FeatureCache
-    from emoreco.features import compute_song_features
-    from emoreco.targets import TARGETS
+    from emoreco.audio.decode import load_audio
+    from emoreco.core.config import FeatureParams
+    from emoreco.data.extraction import extract_corpus
+    from emoreco.data.feature_cache import FeatureCache
+    from emoreco.audio.features import compute_song_features
+    from emoreco.model.targets import TARGETS
 
     params = FeatureParams()
     with tempfile.TemporaryDirectory() as folder:

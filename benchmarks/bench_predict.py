@@ -59,12 +59,12 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-    from emoreco.audio import load_audio
-    from emoreco.errors import ModelError
-    from emoreco.features import compute_song_features
-    from emoreco.predict import Predictor
-    from emoreco.result_parts import PartWriter, SongRecord
-    from emoreco.scoring import song_curve
+    from emoreco.audio.decode import load_audio
+    from emoreco.core.errors import ModelError
+    from emoreco.audio.features import compute_song_features
+    from emoreco.model.predictor import Predictor
+    from emoreco.runs.parts import PartStore, SongRecord
+    from emoreco.model.scoring import song_curve
 
     try:
         predictor = Predictor(ROOT / "models")
@@ -97,7 +97,7 @@ def main() -> None:
         (folder / "parts").mkdir()
         rounds = []
         for _ in range(args.rounds):  # the machine's speed drifts: median of rounds
-            writer = PartWriter(folder / "parts")  # what MAIN.py writes as it goes
+            writer = PartStore(folder / "parts").writer()  # what MAIN.py writes as it goes
             started = time.perf_counter()
             for path in files:
                 t0 = time.perf_counter()

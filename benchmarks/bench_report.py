@@ -20,7 +20,7 @@ SONG_S = 45.0
 
 def curves(count: int, seed: int = 0) -> list:
     """``count`` songs of random smooth curves on the 0.5 s grid, valence from 2.5 s."""
-    from emoreco.curves import EmotionCurve
+    from emoreco.model.curves import EmotionCurve
 
     rng = np.random.default_rng(seed)
     times = np.arange(0, SONG_S - 0.5 + 1e-9, 0.5)
@@ -36,7 +36,7 @@ def curves(count: int, seed: int = 0) -> list:
 
 
 def main() -> None:
-    from emoreco.report import write_html_report
+    from emoreco.outputs.page import write_html_report
 
     with tempfile.TemporaryDirectory() as folder:
         for count in (100, 1000, 10000):

@@ -25,10 +25,10 @@ def main() -> None:
 
     import keras
 
-    from emoreco.config import FeatureParams, TrainParams
-    from emoreco.scaler import Scaler
-    from emoreco.targets import TARGETS
-    from emoreco.training import _training_data
+    from emoreco.core.config import FeatureParams, TrainParams
+    from emoreco.model.scaler import Scaler
+    from emoreco.model.targets import TARGETS
+    from emoreco.training.fit import training_data
 
     params, train_params = FeatureParams(), TrainParams()
     rng = np.random.default_rng(0)
@@ -38,7 +38,7 @@ def main() -> None:
         targets = rng.uniform(-1, 1, args.windows).astype(np.float32)
         keras.utils.set_random_seed(0)
         model = spec.build_model(shape, train_params.learning_rate)
-        data = _training_data(Scaler.fit(inputs, spec.scaler_axes).apply(inputs), targets,
+        data = training_data(Scaler.fit(inputs, spec.scaler_axes).apply(inputs), targets,
                               train_params.batch_size, 0, augment=spec.augment)
         epoch_times: list[float] = []
 

@@ -32,8 +32,8 @@ def clip(sample_rate: int = 12000) -> np.ndarray:
 
 def reference_values() -> dict[str, list[float]]:
     """The recorded values, computed with the package's feature code."""
-    from emoreco.config import FeatureParams
-    from emoreco.features import compute_song_features
+    from emoreco.core.config import FeatureParams
+    from emoreco.audio.features import compute_song_features
 
     features = compute_song_features(clip(), FeatureParams())
     mfcc = features.mfcc[:5, 10:-10].mean(axis=1, dtype=np.float64)

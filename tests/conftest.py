@@ -29,7 +29,7 @@ def sine_clip(seconds: float, sample_rate: int = 12000,
 @pytest.fixture(scope="session")
 def tiny_deam(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Official-layout corpus: 6 clips of 45 s, 2 full songs of 75 s, 4 test songs."""
-    from emoreco.demo import generate_demo_corpus
+    from emoreco.data.demo import generate_demo_corpus
 
     root = tmp_path_factory.mktemp("deam")
     generate_demo_corpus(root, n_clips=6, n_full_songs=2, label_noise_std=0.1, seed=3,

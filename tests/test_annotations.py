@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from conftest import write_dynamic_csv
-from emoreco.annotations import (AnnotationSeries, load_dynamic_annotations,
+from emoreco.data.annotations import (AnnotationSeries, load_dynamic_annotations,
                                  load_static_annotations, write_dynamic_annotations)
-from emoreco.errors import AnnotationError
+from emoreco.core.errors import AnnotationError
 
 HEADER = "song_id,sample_15000ms,sample_15500ms,sample_16000ms,sample_16500ms"
 

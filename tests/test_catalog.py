@@ -17,10 +17,11 @@ import soundfile
 
 from conftest import ROOT, sine_clip
 from emoreco.cli import main_predict
-from emoreco.curves import EmotionCurve
-from emoreco.engine import open_engine
-from emoreco.output_set import RESUMABLE_PREFIX, WORK
-from emoreco.result_parts import PartStore, SongRecord, StoredCurves, write_parquet_dataset
+from emoreco.model.curves import EmotionCurve
+from emoreco.core.engine import open_engine
+from emoreco.runs.output_set import RESUMABLE_PREFIX, WORK
+from emoreco.outputs.tables import write_parquet_table
+from emoreco.runs.parts import PartStore, SongRecord, StoredCurves
 
 SONG_S = 90.0  # long enough that a run of 24 songs lasts a few seconds, short to write
 
@@ -326,8 +327,8 @@ def test_a_dask_worker_or_a_web_server_is_not_taken_for_a_scheduler(dask_process
 
     from distributed import Client
 
-    from emoreco.engine import check_scheduler
-    from emoreco.errors import EmorecoError
+    from emoreco.core.engine import check_scheduler
+    from emoreco.core.errors import EmorecoError
 
     _wait_for_workers(dask_processes, 2)
     with Client(dask_processes, timeout="30s") as client:
@@ -396,7 +397,7 @@ def test_the_latest_record_of_an_unchanged_file_wins_and_stale_rows_are_dropped(
                            if latest[p][1].error is None])
     assert [c.song for c in curves] == ["a", "b"]
     assert np.allclose(curves[1].arousal, 0.7 + 0.01 * np.arange(4))
-    write_parquet_dataset(curves, tmp_path / "dataset")
+    write_parquet_table(curves, tmp_path / "dataset")
     rows = pd.read_parquet(tmp_path / "dataset")
     assert sorted(rows.song.unique()) == ["a", "b"] and len(rows) == 8
     assert np.allclose(rows[rows.song == "b"].arousal, 0.7 + 0.01 * np.arange(4))

@@ -2,9 +2,9 @@ import argparse
 
 import pytest
 
-from emoreco.config import (FeatureParams, TrainParams, add_dataclass_arguments,
+from emoreco.core.config import (FeatureParams, TrainParams, add_dataclass_arguments,
                             dataclass_from_args)
-from emoreco.errors import ConfigError
+from emoreco.core.errors import ConfigError
 
 
 def test_defaults_follow_the_design_and_derive_frame_counts():
@@ -42,11 +42,11 @@ def test_cache_key_changes_with_audio_parameters_only():
 
 
 def test_cache_key_changes_with_the_feature_code_version(monkeypatch):
-    import emoreco.config
+    import emoreco.core.config
 
     before = FeatureParams().cache_key()
-    monkeypatch.setattr(emoreco.config, "FEATURE_CODE_VERSION",
-                        emoreco.config.FEATURE_CODE_VERSION + 1)
+    monkeypatch.setattr(emoreco.core.config, "FEATURE_CODE_VERSION",
+                        emoreco.core.config.FEATURE_CODE_VERSION + 1)
     assert FeatureParams().cache_key() != before
 
 

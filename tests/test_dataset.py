@@ -6,15 +6,15 @@ import pytest
 import soundfile
 
 from conftest import sine_clip, write_dynamic_csv
-from emoreco.audio import index_audio_folder, load_audio
-from emoreco.config import FeatureParams
-from emoreco.corpus import load_corpus
-from emoreco.deam_layout import locate_deam
-from emoreco.errors import AudioError, DataLayoutError
-from emoreco.examples import LabelledSongs, build_window_set, song_examples
-from emoreco.extraction import extract_corpus
-from emoreco.feature_cache import FeatureCache, song_features
-from emoreco.targets import AROUSAL, TARGETS
+from emoreco.audio.decode import index_audio_folder, load_audio
+from emoreco.core.config import FeatureParams
+from emoreco.data.corpus import load_corpus
+from emoreco.data.layout import locate_deam
+from emoreco.core.errors import AudioError, DataLayoutError
+from emoreco.training.examples import LabelledSongs, build_window_set, song_examples
+from emoreco.data.extraction import extract_corpus
+from emoreco.data.feature_cache import FeatureCache, song_features
+from emoreco.model.targets import AROUSAL, TARGETS
 
 PARAMS = FeatureParams()
 
@@ -161,7 +161,7 @@ def test_annotations_ending_before_the_audio_limit_the_windows(tiny_deam, tmp_pa
     csv = write_dynamic_csv(tmp_path / "arousal.csv",
                             "song_id," + ",".join(f"sample_{15000 + 500 * k}ms" for k in range(8)),
                             ["5," + ",".join(["0.25"] * 8)])
-    from emoreco.annotations import load_dynamic_annotations
+    from emoreco.data.annotations import load_dynamic_annotations
 
     annotation = load_dynamic_annotations(csv)[5]
     inputs, targets, times = song_examples(AROUSAL, features, annotation, PARAMS)

@@ -4,9 +4,9 @@ from dataclasses import replace
 import numpy as np
 import soundfile
 
-from emoreco.annotations import load_dynamic_annotations, load_static_annotations
-from emoreco.deam_layout import OFFICIAL_STATIC, locate_deam
-from emoreco.demo import curve_at, plan_songs, synthesize
+from emoreco.data.annotations import load_dynamic_annotations, load_static_annotations
+from emoreco.data.layout import OFFICIAL_STATIC, locate_deam
+from emoreco.data.demo import curve_at, plan_songs, synthesize
 
 
 def test_demo_corpus_is_written_in_deams_exact_format(tiny_deam):

@@ -19,12 +19,12 @@ import soundfile
 
 from conftest import ROOT, sine_clip
 from emoreco.cli import main_predict
-from emoreco.config import FeatureParams
-from emoreco.errors import AudioError
-from emoreco.extraction import extract_corpus
-from emoreco.feature_cache import FeatureCache, song_features
-from emoreco.output_set import MANIFEST, OutputSet, read_manifest, recover
-from emoreco.report import KNOWN_OUTPUTS
+from emoreco.core.config import FeatureParams
+from emoreco.core.errors import AudioError
+from emoreco.data.extraction import extract_corpus
+from emoreco.data.feature_cache import FeatureCache, song_features
+from emoreco.runs.output_set import MANIFEST, OutputSet, read_manifest, recover
+from emoreco.outputs.tables import KNOWN_OUTPUTS
 
 PARAMS = FeatureParams()
 
@@ -123,7 +123,7 @@ def _nan_wav(path: Path) -> Path:
 def test_odd_audio_is_a_per_file_error(tmp_path, make, message):
     import re
 
-    from emoreco.audio import load_audio
+    from emoreco.audio.decode import load_audio
 
     path = make(tmp_path / "odd.wav")
     with pytest.raises(AudioError, match=re.escape(message) if "|" not in message else message):
@@ -225,7 +225,7 @@ def test_a_run_killed_at_every_rename_leaves_the_previous_set_or_the_new_one(
 COMMIT_IN_A_CHILD = """
 import sys
 from pathlib import Path
-from emoreco.output_set import OutputSet
+from emoreco.runs.output_set import OutputSet
 out = Path(sys.argv[1])
 with OutputSet(out, ["a.csv", "b.png"], overwrite=True, known_names=["old.json"]) as second:
     for name in ("a.csv", "b.png"):
@@ -385,7 +385,7 @@ def test_a_file_reaches_the_disk_before_its_rename_and_the_rename_before_the_ret
         tmp_path, monkeypatch):
     import stat as stat_module
 
-    from emoreco.atomic import atomic_path
+    from emoreco.core.atomic import atomic_path
 
     events = []
     real_fsync, real_replace = os.fsync, os.replace

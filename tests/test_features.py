@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 
 from conftest import sine_clip
-from emoreco.config import FeatureParams
-from emoreco.errors import ConfigError
-from emoreco.features import (align_window_targets, compute_song_features, frame_windows,
+from emoreco.core.config import FeatureParams
+from emoreco.core.errors import ConfigError
+from emoreco.audio.features import (align_window_targets, compute_song_features, frame_windows,
                               segment_means, segment_sequences, window_grid)
 
 PARAMS = FeatureParams()
@@ -119,8 +119,8 @@ def test_sequence_targets_must_lie_on_the_segment_grid():
 THREADED_FEATURES = """
 import sys
 import numpy as np
-from emoreco.config import FeatureParams
-from emoreco.features import compute_song_features
+from emoreco.core.config import FeatureParams
+from emoreco.audio.features import compute_song_features
 rng = np.random.default_rng(7)
 t = np.arange(12000 * 30) / 12000
 chords = sum(a * np.sin(2 * np.pi * f * t) for f, a in zip(rng.uniform(60, 3000, 20),

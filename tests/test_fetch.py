@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from emoreco.cli import main_module
-from emoreco.deam_layout import locate_deam
-from emoreco.provenance import corpus_provenance
+from emoreco.data.layout import locate_deam
+from emoreco.data.provenance import corpus_provenance
 
 DYNAMIC = "annotations/annotations averaged per song/dynamic (per second annotations)"
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from conftest import sine_clip
-from emoreco.config import FeatureParams
-from emoreco.features import compute_song_features
-from emoreco.filterbanks import centred_hann, chroma_filterbank, mel_filterbank
+from emoreco.core.config import FeatureParams
+from emoreco.audio.features import compute_song_features
+from emoreco.audio.filterbanks import centred_hann, chroma_filterbank, mel_filterbank
 
 librosa = pytest.importorskip("librosa")
 
@@ -66,7 +66,7 @@ def test_song_features_equal_librosas_on_a_rich_signal():
 
 
 def test_block_boundaries_change_nothing():
-    from emoreco.features import power_spectrogram_blocks
+    from emoreco.audio.features import power_spectrogram_blocks
 
     samples = sine_clip(12.0, partials=((220.0, 0.3), (1234.0, 0.1)))
     whole = list(power_spectrogram_blocks(samples, 2048, 2048, 250, block_frames=10**6))

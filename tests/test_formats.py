@@ -9,8 +9,8 @@ import soundfile
 import soxr
 
 from conftest import write_with_pyav
-from emoreco.audio import load_audio
-from emoreco.errors import AudioError
+from emoreco.audio.decode import load_audio
+from emoreco.core.errors import AudioError
 
 RATE = 44100
 SECONDS = 3.0
@@ -124,7 +124,7 @@ def test_a_video_without_sound_is_refused_clearly(tmp_path):
 
 
 def test_folders_recursive_glob_odd_names_links_and_duplicates(tmp_path, source):
-    from emoreco.predict import find_audio_files
+    from emoreco.runs.inputs import find_audio_files
 
     root = tmp_path / "library"
     (root / "Album One" / "disc 2").mkdir(parents=True)

@@ -1,4 +1,5 @@
-"""The package's layers: a module imports only from its own layer or the ones below."""
+"""The package's layers: a module imports only from its own package or the layers below,
+and sibling packages of one layer do not know each other."""
 
 import ast
 from pathlib import Path
@@ -6,45 +7,73 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "emoreco"
-LAYERS = {
-    1: {"errors", "atomic", "digest", "config", "filterbanks", "features", "windows", "scaler", "curves",
-        "metrics", "models", "targets", "scoring"},
-    2: {"audio", "annotations", "deam_layout", "corpus", "feature_cache", "extraction",
-        "output_set", "provenance", "fetch", "engine", "result_parts",
-        "examples", "split", "model_meta", "persistence", "runtime", "training", "predict",
-        "plots", "report", "demo"},
-    3: {"cli"},
-}
-LAYER_OF = {name: layer for layer, names in LAYERS.items() for name in names}
-# siblings that must not know each other even within a layer
-FORBIDDEN = {"predict": {"training", "report", "plots"}, "training": {"plots", "report"},
-             "report": {"training", "predict"}}
+LAYER = {"core": 1, "audio": 2, "data": 3, "model": 3, "outputs": 4, "runs": 5,
+         "training": 5, "cli": 6, "__init__": 6, "__main__": 6}
+# packages of one layer that must not import each other
+SIBLINGS = ({"data", "model"}, {"runs", "training"})
 
 
-def _emoreco_imports(path: Path) -> set[str]:
-    """Top-level emoreco modules imported anywhere in ``path`` (lazy imports included)."""
+def _package_of(path: Path) -> str:
+    relative = path.relative_to(PACKAGE)
+    return relative.parts[0] if len(relative.parts) > 1 else relative.stem
+
+
+def _imported_packages(path: Path) -> set[str]:
+    """emoreco packages imported anywhere in ``path`` (lazy imports included)."""
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
+        names = []
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("emoreco"):
-            parts = node.module.split(".")
-            found.add(parts[1] if len(parts) > 1 else node.names[0].name)
+            names = [node.module] if node.module != "emoreco" else [
+                f"emoreco.{alias.name}" for alias in node.names]
         elif isinstance(node, ast.Import):
-            found.update(a.name.split(".")[1] for a in node.names
-                         if a.name.startswith("emoreco."))
+            names = [alias.name for alias in node.names if alias.name.startswith("emoreco.")]
+        found.update(name.split(".")[1] for name in names if name.count(".") >= 1)
     return found
 
 
 def _modules() -> list[Path]:
-    return sorted(p for p in PACKAGE.glob("*.py") if p.stem not in ("__init__", "__main__"))
+    return sorted(p for p in PACKAGE.rglob("*.py"))
 
 
-def test_every_module_has_a_layer():
-    assert {p.stem for p in _modules()} | {"cli"} == set(LAYER_OF)
+def test_every_module_lives_in_a_package_with_a_layer():
+    assert {_package_of(p) for p in _modules()} == set(LAYER)
 
 
-@pytest.mark.parametrize("path", _modules(), ids=lambda p: p.stem)
-def test_no_module_imports_a_higher_layer_or_a_forbidden_sibling(path):
-    imported = _emoreco_imports(path)
-    higher = {m for m in imported if LAYER_OF[m] > LAYER_OF[path.stem]}
-    assert not higher, f"{path.stem} (layer {LAYER_OF[path.stem]}) imports {higher}"
-    assert not imported & FORBIDDEN.get(path.stem, set())
+def test_every_package_says_what_lives_there_and_what_it_may_import():
+    for package in LAYER:
+        init = PACKAGE / package / "__init__.py"
+        if init.is_file():
+            docstring = ast.get_docstring(ast.parse(init.read_text())) or ""
+            assert "Layer" in docstring and "mport" in docstring, package
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_module_imports_a_higher_layer_or_a_sibling(path):
+    own = _package_of(path)
+    imported = _imported_packages(path) - {own}
+    imported.discard("__version__")
+    unknown = imported - set(LAYER)
+    assert not unknown, f"{path} imports {unknown}"
+    higher = {p for p in imported if LAYER[p] > LAYER[own]
+              or (LAYER[p] == LAYER[own] and own not in ("cli", "__init__", "__main__"))}
+    assert not higher, f"{own} (layer {LAYER[own]}) imports {higher}"
+    for pair in SIBLINGS:
+        if own in pair:
+            assert not imported & (pair - {own}), f"{own} imports its sibling"
+
+
+def test_prediction_modules_import_no_training_library():
+    """What the core install runs never imports TensorFlow, Keras, pandas or librosa at
+    module level (the training extra brings them)."""
+    heavy = {"tensorflow", "keras", "pandas", "librosa", "sklearn", "tf2onnx", "h5py"}
+    for path in _modules():
+        if _package_of(path) in ("training",) or path.name == "annotations.py":
+            continue
+        tree = ast.parse(path.read_text())
+        top = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+        names = {alias.name.split(".")[0] for node in top if isinstance(node, ast.Import)
+                 for alias in node.names}
+        names |= {node.module.split(".")[0] for node in top
+                  if isinstance(node, ast.ImportFrom) and node.module}
+        assert not names & heavy, f"{path} imports {names & heavy} at module level"

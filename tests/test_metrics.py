@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from emoreco.metrics import ccc, evaluate, pearson, rmse
+from emoreco.model.metrics import ccc, evaluate, pearson, rmse
 
 
 def test_hand_computed_values():

@@ -3,16 +3,16 @@ import json
 import numpy as np
 import pytest
 
-from emoreco.cli.common import make_training_deterministic
-from emoreco.config import TrainParams
-from emoreco.errors import ModelError
-from emoreco.examples import WindowSet
-from emoreco.model_meta import ModelMeta
-from emoreco.models import keras_call
-from emoreco.persistence import ModelFiles, load_model, save_model
-from emoreco.scaler import Scaler
-from emoreco.targets import AROUSAL, TARGETS, VALENCE
-from emoreco.training import fit_model
+from emoreco.training.fit import make_deterministic
+from emoreco.core.config import TrainParams
+from emoreco.core.errors import ModelError
+from emoreco.training.examples import WindowSet
+from emoreco.model.meta import ModelMeta
+from emoreco.model.architectures import keras_call
+from emoreco.model.files import ModelFiles, load_model, save_model
+from emoreco.model.scaler import Scaler
+from emoreco.model.targets import AROUSAL, TARGETS, VALENCE
+from emoreco.training.fit import fit_model
 
 keras = pytest.importorskip("keras")
 
@@ -43,7 +43,7 @@ def _predict(result, inputs):
 def test_tiny_fit_learns_well_below_the_baseline(target):
     windows = _toy_windows(target)
     train, validation = windows.subset(range(2, 11)), windows.subset([11, 12, 13])
-    make_training_deterministic(FAST.seed)
+    make_deterministic(FAST.seed)
     result = fit_model(TARGETS[target], train, validation, FAST, verbose=0)
     rmse = np.sqrt(np.mean((_predict(result, validation.inputs) - validation.targets) ** 2))
     baseline = np.sqrt(np.mean((train.targets.mean() - validation.targets) ** 2))
@@ -67,7 +67,7 @@ def test_same_seed_gives_identical_weights_and_another_seed_does_not():
     train, validation = windows.subset(range(2, 11)), windows.subset([11, 12, 13])
     weights = []
     for seed in (5, 5, 6):
-        make_training_deterministic(seed)
+        make_deterministic(seed)
         params = TrainParams(epochs=2, batch_size=32, seed=seed)
         weights.append(fit_model(VALENCE, train, validation, params, verbose=0)
                        .model.get_weights())
@@ -77,7 +77,7 @@ def test_same_seed_gives_identical_weights_and_another_seed_does_not():
 
 @pytest.fixture(scope="module")
 def saved_arousal(tmp_path_factory):
-    from emoreco.config import FeatureParams
+    from emoreco.core.config import FeatureParams
 
     windows = _toy_windows("arousal")
     result = fit_model(AROUSAL, windows.subset(range(2, 11)), windows.subset([11, 12, 13]),
@@ -147,7 +147,7 @@ def test_missing_partial_and_mismatched_models_are_refused(saved_arousal, tmp_pa
 def test_architectures_that_could_run_code_are_refused(saved_arousal, tmp_path):
     import shutil
 
-    from emoreco.persistence import sha256_of
+    from emoreco.model.files import sha256_of
 
     folder, _, _ = saved_arousal
     for name, patch in (("lambda", lambda c: c.replace('"Dense"', '"Lambda"', 1)),

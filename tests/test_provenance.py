@@ -5,7 +5,7 @@ import json
 import shutil
 
 from emoreco.cli import main_predict
-from emoreco.deam_layout import locate_deam
+from emoreco.data.layout import locate_deam
 
 
 def test_training_records_its_data(trained_models, tiny_deam):

@@ -96,8 +96,8 @@ def test_the_recording_proxy_does_see_a_page_that_fetches(tmp_path):
 def test_beyond_the_limit_curves_are_loaded_from_shard_files(tmp_path):
     import numpy as np
 
-    from emoreco.curves import EmotionCurve
-    from emoreco.report import write_html_report
+    from emoreco.model.curves import EmotionCurve
+    from emoreco.outputs.page import write_html_report
 
     times = np.arange(0, 20, 0.5)
     curves = [EmotionCurve(f"song{k}.mp3", times,
@@ -120,8 +120,8 @@ def test_beyond_the_limit_curves_are_loaded_from_shard_files(tmp_path):
 def test_a_song_name_that_opens_a_comment_and_a_script_does_not_blank_the_page(tmp_path):
     import numpy as np
 
-    from emoreco.curves import EmotionCurve
-    from emoreco.report import write_html_report
+    from emoreco.model.curves import EmotionCurve
+    from emoreco.outputs.page import write_html_report
 
     times = np.arange(0, 10, 0.5)
     values = np.linspace(-0.5, 0.5, len(times), dtype=np.float32)

@@ -10,14 +10,14 @@ import pytest
 
 from conftest import ROOT
 from emoreco.cli import main_predict
-from emoreco.config import FeatureParams
-from emoreco.corpus import load_corpus
-from emoreco.deam_layout import locate_deam
-from emoreco.examples import LabelledSongs, build_window_set
-from emoreco.feature_cache import FeatureCache
-from emoreco.persistence import load_model
-from emoreco.runtime import onnx_call
-from emoreco.targets import TARGETS
+from emoreco.core.config import FeatureParams
+from emoreco.data.corpus import load_corpus
+from emoreco.data.layout import locate_deam
+from emoreco.training.examples import LabelledSongs, build_window_set
+from emoreco.data.feature_cache import FeatureCache
+from emoreco.model.files import load_model
+from emoreco.model.onnx_runtime import onnx_call
+from emoreco.model.targets import TARGETS
 
 
 @pytest.mark.parametrize("target", list(TARGETS))

@@ -8,15 +8,15 @@ import pandas as pd
 import pytest
 
 from emoreco.cli import main_predict
-from emoreco.cli.common import make_training_deterministic
-from emoreco.config import FeatureParams, TrainParams
-from emoreco.corpus import load_corpus
-from emoreco.deam_layout import locate_deam
-from emoreco.examples import LabelledSongs, build_window_set, song_examples
-from emoreco.feature_cache import FeatureCache
-from emoreco.predict import Predictor
-from emoreco.targets import TARGETS, VALENCE
-from emoreco.training import evaluate_model, train_and_evaluate
+from emoreco.training.fit import make_deterministic
+from emoreco.core.config import FeatureParams, TrainParams
+from emoreco.data.corpus import load_corpus
+from emoreco.data.layout import locate_deam
+from emoreco.training.examples import LabelledSongs, build_window_set, song_examples
+from emoreco.data.feature_cache import FeatureCache
+from emoreco.model.predictor import Predictor
+from emoreco.model.targets import TARGETS, VALENCE
+from emoreco.training.fit import evaluate_model, train_and_evaluate
 
 
 def _songs(tiny_deam, trained_models, target):
@@ -69,7 +69,7 @@ def test_kfold_tests_every_song_once_and_never_on_its_training_songs(tiny_deam, 
     params = FeatureParams()
     windows = build_window_set(VALENCE, songs, params, progress=False)
     train_params = TrainParams(epochs=1, seed=3, protocol="kfold", n_folds=3)
-    make_training_deterministic(train_params.seed)
+    make_deterministic(train_params.seed)
     outcome = train_and_evaluate(VALENCE, songs, windows, params, train_params, tmp_path, "v",
                                  verbose=0)
     saved = json.loads((tmp_path / "v.metrics.json").read_text())

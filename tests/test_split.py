@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from emoreco.examples import WindowSet
-from emoreco.errors import ConfigError
-from emoreco.split import kfold_songs, mediaeval_split, split_songs
+from emoreco.training.examples import WindowSet
+from emoreco.core.errors import ConfigError
+from emoreco.training.split import kfold_songs, mediaeval_split, split_songs
 
 IDS = list(range(2, 102)) + [2001, 2002, 2003]
 

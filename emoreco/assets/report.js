@@ -4,11 +4,12 @@
   const data = JSON.parse(document.getElementById("emoreco-data").textContent);
   const songs = data.songs;
   const ROWS_SHOWN = 500, BARS_SHOWN = 40;
-  const colours = {arousal: "#d62728", valence: "#1f77b4"};
+  const targets = data.targets;  // [{name, colour, describes}]: the columns and curves
+  const colours = Object.fromEntries(targets.map(t => [t.name, t.colour]));
   let order = songs.map((_, i) => i), sortKey = "name", sortUp = true, selected = -1;
 
   const curve = (song, key) => song[key].map(v => (v === null ? null : v / 1000));
-  const times = song => song.arousal.map((_, k) => song.start + k * data.step);
+  const times = song => song[targets[0].name].map((_, k) => song.start + k * data.step);
   const fmt = v => (v === null || v === undefined ? "" : v.toFixed(3));
 
   function filtered() {
@@ -26,8 +27,10 @@
       const s = songs[i], tr = document.createElement("tr");
       tr.dataset.index = i;
       if (i === selected) tr.className = "selected";
-      for (const v of [s.name, fmt(s.arousal_mean), fmt(s.arousal_std), fmt(s.valence_mean),
-                       fmt(s.valence_std), s.quadrant, (s.end - s.start + data.step).toFixed(1)]) {
+      const cells = [s.name];
+      for (const t of targets) cells.push(fmt(s[t.name + "_mean"]), fmt(s[t.name + "_std"]));
+      cells.push(s.quadrant || "", (s.end - s.start + data.step).toFixed(1));
+      for (const v of cells) {
         const td = document.createElement("td"); td.textContent = v; tr.appendChild(td);
       }
       tr.onclick = () => select(i);
@@ -52,7 +55,7 @@
     const trace = key => ({type: "bar", name: key, x: names, marker: {color: colours[key]},
       y: rows.map(i => songs[i][key + "_mean"]),
       error_y: {type: "data", array: rows.map(i => songs[i][key + "_std"]), visible: true}});
-    Plotly.react("bars", [trace("valence"), trace("arousal")], {
+    Plotly.react("bars", targets.map(t => trace(t.name)), {
       barmode: "group", margin: {t: 30, b: 120}, yaxis: {range: [-1, 1], title: "mean ± std"},
       title: {text: `Song means (first ${names.length} rows of the table)`, font: {size: 14}}},
       {displaylogo: false, responsive: true});
@@ -79,7 +82,7 @@
   const pending = {};
   window.emorecoShard = function (number, curves) {
     for (const s of songs) {
-      if (s.shard === number && curves[s.name]) [s.arousal, s.valence] = curves[s.name];
+      if (s.shard === number && curves[s.name]) targets.forEach((t, j) => (s[t.name] = curves[s.name][j]));
     }
     (pending[number] || []).forEach(f => f());
     delete pending[number];
@@ -87,7 +90,7 @@
 
   function withCurves(i, then) {
     const s = songs[i];
-    if (s.arousal) return then();
+    if (s[targets[0].name]) return then();
     if (!pending[s.shard]) {
       pending[s.shard] = [];
       const tag = document.createElement("script");
@@ -104,12 +107,12 @@
   function draw(i) {
     selected = i;
     const s = songs[i], t = times(s), a = curve(s, "arousal"), v = curve(s, "valence");
+    const lines = targets.map(target => ({x: t, y: curve(s, target.name), name: target.name,
+                                          line: {color: target.colour}}));
     document.getElementById("song-title").textContent = s.name;
     const player = document.getElementById("player");
     if (s.audio) { player.src = s.audio; player.hidden = false; } else { player.hidden = true; }
-    Plotly.react("timeline", [
-      {x: t, y: a, name: "arousal", line: {color: colours.arousal}},
-      {x: t, y: v, name: "valence", line: {color: colours.valence}}], {
+    Plotly.react("timeline", lines, {
       xaxis: {title: "time (s)"}, yaxis: {range: [-1, 1]}, margin: {t: 20},
       shapes: [{type: "line", x0: t[0], x1: t[0], y0: -1, y1: 1, line: {color: "#333", dash: "dot"}}]},
       {displaylogo: false, responsive: true});

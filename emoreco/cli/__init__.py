@@ -1,4 +1,7 @@
-"""Command-line entry points: argument parsing only; the work lives in the package.
+"""Layer 6, command-line entry points: argument parsing only. Each command parses its
+options, calls the package's API (:class:`~emoreco.runs.catalog.CatalogRun`,
+:func:`~emoreco.training.run.train`, :func:`~emoreco.data.fetch.fetch_deam`, ...) and maps
+errors to exit codes. It may import every layer below.
 
 ``MAIN_arousal.py``, ``MAIN_valence.py`` and ``MAIN.py`` call :func:`main_arousal`,
 :func:`main_valence` and :func:`main_predict`; ``python -m emoreco`` and the ``emoreco``
@@ -16,7 +19,7 @@ from emoreco.cli.data import (demo_main, demo_parser, extract_main, extract_pars
                               fetch_main, fetch_parser)
 from emoreco.cli.predict import predict_main, predict_parser, validate_span
 from emoreco.cli.train import train_main, training_parser, validate_training_args
-from emoreco.targets import TARGETS
+from emoreco.model.targets import TARGETS
 
 
 def main_training(target: str, argv: Sequence[str] | None = None) -> int:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from emoreco.errors import ConfigError, EmorecoError
+from emoreco.core.errors import ConfigError, EmorecoError
 
 log = logging.getLogger("emoreco")
 DEFAULT_DATA = Path("data")
@@ -103,16 +103,3 @@ def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPars
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-
-
-def make_training_deterministic(seed: int) -> None:
-    """Seed Python, numpy and Keras and turn on TensorFlow op determinism (process-wide).
-
-    Two runs with the same seed start identically; on a busy 2-core machine two
-    ``make demo`` runs were seen to drift in the fourth decimal after a few epochs.
-    """
-    import keras
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(seed)
-    tf.config.experimental.enable_op_determinism()

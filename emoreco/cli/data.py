@@ -4,38 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from emoreco.cli.common import DEFAULT_DATA, add_data_options, job_count, log
-from emoreco.config import FeatureParams, add_dataclass_arguments, dataclass_from_args
-from emoreco.errors import ConfigError
-from emoreco.targets import TARGETS
-
-if TYPE_CHECKING:  # pandas comes with the corpus; MAIN.py never needs it
-    from emoreco.corpus import Corpus
-    from emoreco.deam_layout import DeamPaths
-    from emoreco.feature_cache import FeatureCache
-
-
-def extract_features(args: argparse.Namespace, target: str) -> tuple[
-        "DeamPaths", "Corpus", FeatureParams, "FeatureCache", dict[int, str]]:
-    """Locate data, fill the cache, and return (paths, corpus, params, cache, failures)."""
-    from emoreco.corpus import load_corpus
-    from emoreco.deam_layout import locate_deam
-    from emoreco.extraction import extract_corpus
-    from emoreco.feature_cache import FeatureCache
-
-    params = dataclass_from_args(FeatureParams, args)
-    paths = locate_deam(args.deam_dir, args.audio_dir, args.annotations_dir)
-    corpus = load_corpus(paths, target)
-    log.info("%s (%s)", corpus.summary(), paths.annotation_csv(target))
-    cache = FeatureCache(args.cache_dir.resolve(), params)  # workers may run elsewhere
-    failures = extract_corpus(corpus.audio, params, cache, args.jobs, progress=not args.quiet,
-                              scheduler=args.scheduler)
-    if failures:
-        log.warning("%d song(s) skipped because their audio is unusable (listed above)",
-                    len(failures))
-    return paths, corpus, params, cache, failures
+from emoreco.core.config import FeatureParams, add_dataclass_arguments, dataclass_from_args
+from emoreco.core.deam import CLIP_IDS, FULL_SONG_IDS
+from emoreco.core.errors import ConfigError
+from emoreco.model.targets import TARGETS
 
 
 def extract_parser() -> argparse.ArgumentParser:
@@ -52,10 +26,19 @@ def extract_parser() -> argparse.ArgumentParser:
 
 def extract_main(args: argparse.Namespace) -> int:
     """Fill the cache; exit 1 if no song could be read."""
-    _, corpus, _, cache, failures = extract_features(args, args.target)
-    log.info("%d songs cached in %s and %s", len(corpus.audio) - len(failures),
-             cache.mfcc_root, cache.chroma_root)
-    return 1 if failures and len(failures) == len(corpus.audio) else 0
+    from emoreco.core.extras import require
+
+    require("pandas", "training", "reading annotations")  # before the modules that use it
+    from emoreco.data.extraction import prepare_corpus
+    from emoreco.data.layout import locate_deam
+
+    paths = locate_deam(args.deam_dir, args.audio_dir, args.annotations_dir)
+    prepared = prepare_corpus(paths, args.target, dataclass_from_args(FeatureParams, args),
+                              args.cache_dir, args.jobs, not args.quiet, args.scheduler)
+    cached = len(prepared.corpus.audio) - len(prepared.failures)
+    log.info("%d songs cached in %s and %s", cached, prepared.cache.mfcc_root,
+             prepared.cache.chroma_root)
+    return 1 if prepared.failures and not cached else 0
 
 
 def demo_parser() -> argparse.ArgumentParser:
@@ -81,13 +64,19 @@ def demo_parser() -> argparse.ArgumentParser:
 
 def demo_main(args: argparse.Namespace) -> int:
     """Write the demo corpus unless one is there."""
-    from emoreco.demo import generate_demo_corpus
+    from emoreco.core.extras import require
+
+    require("pandas", "training", "the demo corpus")  # before the module that uses it
+    from emoreco.data.demo import generate_demo_corpus
 
     if args.clips < 0 or args.full_songs < 0 or args.clips + args.full_songs < 2:
         raise ConfigError("the demo corpus needs at least 2 songs")
-    if args.clips > 1999 or args.full_songs > 58 or not 0 <= args.test_songs <= 100:
-        raise ConfigError("DEAM's ids allow at most 1999 clips (2-2000) and 58 full songs "
-                          "(2001-2058); --test-songs must be between 0 and 100")
+    if (args.clips > len(CLIP_IDS) or args.full_songs > len(FULL_SONG_IDS)
+            or not 0 <= args.test_songs <= 100):
+        raise ConfigError(f"DEAM's ids allow at most {len(CLIP_IDS)} clips ({CLIP_IDS.start}-"
+                          f"{CLIP_IDS.stop - 1}) and {len(FULL_SONG_IDS)} full songs "
+                          f"({FULL_SONG_IDS.start}-{FULL_SONG_IDS.stop - 1}); --test-songs "
+                          "must be between 0 and 100")
     if not 0 <= args.label_noise < 1:
         raise ConfigError("--label-noise must be in [0, 1)")
     if (args.out / "demo_truth.json").is_file() and not args.force:
@@ -104,7 +93,7 @@ def demo_main(args: argparse.Namespace) -> int:
 
 def fetch_parser() -> argparse.ArgumentParser:
     """Options of ``python -m emoreco fetch-deam``."""
-    from emoreco.fetch import DEFAULT_ARCHIVES, OFFICIAL_ARCHIVES
+    from emoreco.data.fetch import DEFAULT_ARCHIVES, OFFICIAL_ARCHIVES
 
     parser = argparse.ArgumentParser(
         prog="python -m emoreco fetch-deam",
@@ -126,15 +115,8 @@ def fetch_parser() -> argparse.ArgumentParser:
 
 def fetch_main(args: argparse.Namespace) -> int:
     """Fetch the archives; exit 2 on any failure (with the reason)."""
-    from emoreco.fetch import OFFICIAL_ARCHIVES, fetch, read_manifest
+    from emoreco.data.fetch import fetch_deam
 
-    known = read_manifest(args.manifest) if args.manifest else OFFICIAL_ARCHIVES
-    by_name = {archive.name: archive for archive in known}
-    unknown = [name for name in args.archives if name not in by_name]
-    if unknown:
-        raise ConfigError(f"unknown archive(s) {', '.join(unknown)}; the manifest has "
-                          f"{', '.join(by_name)}")
-    fetch(args.dest, [by_name[name] for name in args.archives], args.base_url,
-          progress=not args.quiet)
+    fetch_deam(args.dest, args.archives, args.base_url, args.manifest, progress=not args.quiet)
     log.info("DEAM is ready in %s: python MAIN_arousal.py --deam-dir %s", args.dest, args.dest)
     return 0

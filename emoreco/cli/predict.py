@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-import numpy as np
 
 from emoreco.cli.common import (DEFAULT_DATA, DEFAULT_MODELS, DEFAULT_RESULTS,
                                 add_engine_options, finite_seconds, log, positive_int)
-from emoreco.errors import ConfigError
-from emoreco.features import grid_indices
-from emoreco.targets import TARGETS
-
-AUTO_PLOT_SONGS = 12  # above this, PNGs are drawn only with --plots
-AUTO_PARQUET_SONGS = 5000  # above this, the per-step table is Parquet parts by default
-EMBED_AUDIO_SONGS = 200  # about 140 kB per 45-s song
+from emoreco.core.errors import ConfigError
+from emoreco.model.targets import TARGETS
+from emoreco.runs.catalog import AUTO_PARQUET_SONGS, AUTO_PLOT_SONGS, EMBED_AUDIO_SONGS
 
 
 def predict_parser() -> argparse.ArgumentParser:
@@ -75,111 +69,33 @@ def validate_span(args: argparse.Namespace) -> None:
         raise ConfigError(f"--end ({args.end}) must be after --start ({args.start or 0.0})")
 
 
-def check_start(start_s: float, hop_s: float) -> None:
-    """``--start`` on the models' time grid."""
-    grid_indices(np.array([start_s]), hop_s, f"--start must be a multiple of {hop_s:g} s")
-
-
-def audio_sources(files: list[Path], names: dict[Path, str], out_dir: Path, embed: bool,
-                  sample_rate: int) -> dict[str, str]:
-    """Song name -> what the report's player plays: a link relative to the report, or
-    (``embed``) the song as an Opus data URI."""
-    import base64
-    import urllib.parse
-
-    from emoreco.audio import encode_opus, load_audio
-    from emoreco.errors import EmorecoError
-
-    sources = {}
-    for path in files:
-        if embed:
-            try:
-                opus = encode_opus(load_audio(path, sample_rate), sample_rate)
-            except EmorecoError:
-                continue  # already reported as a failed song
-            sources[names[path]] = "data:audio/ogg;base64," + base64.b64encode(opus).decode()
-        else:
-            relative = os.path.relpath(path.resolve(), out_dir.resolve())
-            sources[names[path]] = urllib.parse.quote(Path(relative).as_posix())
-    return sources
-
-
-def run_key(metas: dict, start_s: float, end_s: float | None) -> str:
-    """What makes two runs' per-song results interchangeable: the models' files and the
-    time span (a resumed run must match)."""
-    from emoreco.digest import short_digest
-
-    return short_digest({"models": {target: meta.sha256 for target, meta in sorted(metas.items())},
-                         "start_s": start_s, "end_s": end_s, "parts": 1})
-
-
 def predict_main(args: argparse.Namespace) -> int:
-    """Predict song by song into resumable parts, then write every output as one set.
+    """Run :class:`~emoreco.runs.catalog.CatalogRun` with the options of ``MAIN.py``.
 
     Exit 1 if any song failed (the others are written), 2 for a user error.
     """
-    from emoreco import __version__
-    from emoreco.output_set import OutputSet, check_writable
-    from emoreco.predict import (Predictor, PredictorSetup, find_audio_files, predict_catalog,
-                                 read_model_metas, song_jobs, unique_song_names)
-    from emoreco.provenance import demo_warning, describe
-    from emoreco.report import KNOWN_OUTPUTS, output_paths, write_report
-    from emoreco.result_parts import write_parquet_dataset
+    from emoreco.runs.catalog import CatalogOptions, CatalogRun
 
-    files = find_audio_files(args.inputs, args.recursive, args.glob)
-    if args.embed_audio and len(files) > EMBED_AUDIO_SONGS:
-        raise ConfigError(f"--embed-audio is for portable pages of up to {EMBED_AUDIO_SONGS} "
-                          f"songs, not {len(files)}; without it the page links the files")
-    pictures = args.plots if args.plots is not None else len(files) <= AUTO_PLOT_SONGS
-    parquet = args.table == "parquet" or (args.table == "auto"
-                                          and len(files) > AUTO_PARQUET_SONGS)
-    roles = output_paths(args.out_dir, args.json, pictures, args.report, parquet)
-    check_writable(args.out_dir)  # fails now, not after the work
-    model_names = {target: getattr(args, f"{target}_model") for target in TARGETS}
-    metas = read_model_metas(args.models_dir, model_names)
-    start = 0.0 if args.start is None else args.start
-    check_start(start, next(iter(metas.values())).feature_params.hop_s)  # before any work
-    predictor = Predictor(args.models_dir, model_names, metas)
-    with OutputSet(args.out_dir, [p.name for p in roles.values()], args.overwrite,
-                   known_names=KNOWN_OUTPUTS,
-                   resume_key=run_key(predictor.metas, start, args.end)) as outputs:
-        trained_on = {target: describe(meta.data) for target, meta in predictor.metas.items()}
-        shared = set(trained_on.values())
-        log.info("models trained on %s", shared.pop() if len(shared) == 1 else
-                 "; ".join(f"{target}: {d}" for target, d in trained_on.items()))
-        warning = demo_warning([meta.data for meta in predictor.metas.values()])
-        if warning:
-            print(f"WARNING: {warning}", file=sys.stderr)
-        setup = PredictorSetup(str(Path(args.models_dir).resolve()), tuple(model_names.items()))
-        names = unique_song_names(files)
-        jobs = song_jobs(files, names, start, args.end)
-        curves, failures = predict_catalog(
-            predictor, setup, jobs,
-            outputs.work_dir, args.scheduler, args.jobs, args.part_songs, not args.quiet)
-        for message in failures.values():
-            print(f"failed: {message}", file=sys.stderr)
-        if not curves:
-            print("error: no song could be predicted", file=sys.stderr)
-            return 1
-        if parquet:
-            write_parquet_dataset(curves, outputs.path(roles["parquet"].name))
-        audio = (audio_sources([f for f, job in zip(files, jobs) if job.path not in failures],
-                               names, args.out_dir, args.embed_audio,
-                               predictor.params.sample_rate)
-                 if "html" in roles else {})
-        write_report(curves, {role: outputs.path(p.name) for role, p in roles.items()
-                              if role != "parquet"}, failures, warning, audio)
-        shown = [c.summary() for c in curves] if len(curves) <= AUTO_PLOT_SONGS else []
-        models = {target: {"name": meta.name, "trained_on": trained_on[target],
-                           "data": meta.data} for target, meta in predictor.metas.items()}
-        written = outputs.commit({"emoreco_version": __version__, "warning": warning,
-                                  "songs": len(curves), "models": models,
-                                  "failures": failures, "start_s": start, "end_s": args.end})
-    for item in shown:  # the parts are gone with the commit: summaries taken before
+    options = CatalogOptions(
+        out_dir=args.out_dir, models_dir=args.models_dir,
+        model_names={target: getattr(args, f"{target}_model") for target in TARGETS},
+        start_s=args.start, end_s=args.end, recursive=args.recursive, glob=args.glob,
+        jobs=args.jobs, scheduler=args.scheduler, table=args.table, plots=args.plots,
+        report=args.report, json=args.json, embed_audio=args.embed_audio,
+        overwrite=args.overwrite, part_songs=args.part_songs, progress=not args.quiet)
+    with CatalogRun(args.inputs, options) as run:
+        log.info("models trained on %s", run.describe_models())
+        if run.warning:
+            print(f"WARNING: {run.warning}", file=sys.stderr)
+        result = run.run(lambda message: print(f"failed: {message}", file=sys.stderr))
+    if not result.songs:
+        print("error: no song could be predicted", file=sys.stderr)
+        return 1
+    for item in result.summaries:
         log.info("%-28s arousal %+.3f  valence %+.3f  %s", item["song"], item["arousal_mean"],
                  item["valence_mean"], item["quadrant"])
-    top = [p for p in written if p.parent == args.out_dir]  # not each Parquet part
+    top = [p for p in result.written if p.parent == args.out_dir]  # not each Parquet part
     log.info("wrote %s%s", ", ".join(map(str, top)),
-             f" ({len(written) - len(top)} files in sub-folders)" if len(written) > len(top)
-             else "")
-    return 1 if failures else 0
+             f" ({len(result.written) - len(top)} files in sub-folders)"
+             if len(result.written) > len(top) else "")
+    return 1 if result.failures else 0

@@ -5,12 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emoreco.cli.common import (DEFAULT_MODELS, DEFAULT_RESULTS, add_data_options, log,
-                                make_training_deterministic)
-from emoreco.config import FeatureParams, TrainParams, add_dataclass_arguments, dataclass_from_args
-from emoreco.errors import ConfigError
-from emoreco.persistence import ModelFiles
-from emoreco.targets import get_target
+from emoreco.cli.common import DEFAULT_MODELS, DEFAULT_RESULTS, add_data_options, log
+from emoreco.core.config import FeatureParams, TrainParams, add_dataclass_arguments, dataclass_from_args
+from emoreco.model.files import check_free
+from emoreco.model.targets import get_target
 
 
 def training_parser(target: str) -> argparse.ArgumentParser:
@@ -37,43 +35,27 @@ def validate_training_args(args: argparse.Namespace) -> None:
     """Build the parameter dataclasses (raising on conflicts) and refuse to replace a model."""
     args.train_params = dataclass_from_args(TrainParams, args)
     args.feature_params = dataclass_from_args(FeatureParams, args)
-    existing = ModelFiles.at(args.models_dir, args.name).existing()
-    if existing and not args.overwrite:
-        raise ConfigError(f"model '{args.name}' exists in {args.models_dir}/ "
-                           f"({', '.join(p.name for p in existing)}); use --overwrite or --name")
+    check_free(args.models_dir, args.name, args.overwrite)
 
 
 def train_main(args: argparse.Namespace, target: str) -> int:
-    """Extract features, train with the chosen protocol, save, draw the loss plot.
+    """Train with :func:`emoreco.training.run.train`, then print the test metrics.
 
     ``args`` went through :func:`validate_training_args`.
     """
-    from emoreco.cli.data import extract_features
-    from emoreco.examples import LabelledSongs, build_window_set
-    from emoreco.plots import loss_figure, png_bytes, write_png
-    from emoreco.provenance import corpus_provenance, describe
-    from emoreco.training import train_and_evaluate
+    from emoreco.training.run import train
 
-    spec = get_target(target)
-    paths, corpus, params, cache, failures = extract_features(args, target)
-    songs = LabelledSongs(corpus, cache)
-    windows = build_window_set(spec, songs, params, skip=set(failures), progress=not args.quiet)
-    log.info("%d %s examples of shape %s from %d songs", len(windows), target,
-             windows.inputs.shape[1:], len(set(windows.song_ids.tolist())))
-    data = corpus_provenance(paths.annotation_csv(target), paths.audio_dir,
-                             len(set(windows.song_ids.tolist())))
-    log.info("training on %s", describe(data))
-    make_training_deterministic(args.train_params.seed)
-    outcome = train_and_evaluate(spec, songs, windows, params, args.train_params,
-                                 args.models_dir, args.name, verbose=0 if args.quiet else 2,
-                                 data=data)
-    loss_plot = args.plots_dir / f"loss_{args.name}.png"
-    write_png(png_bytes(loss_figure(outcome.meta.history, f"{target} model loss (MSE)")),
-              loss_plot)
+    outcome = train(target, args.deam_dir, audio_dir=args.audio_dir,
+                    annotations_dir=args.annotations_dir, models_dir=args.models_dir,
+                    name=args.name, cache_dir=args.cache_dir, plots_dir=args.plots_dir,
+                    feature_params=args.feature_params, train_params=args.train_params,
+                    jobs=args.jobs, scheduler=args.scheduler, overwrite=args.overwrite,
+                    progress=not args.quiet, verbose=0 if args.quiet else 2,
+                    deterministic=True)
     metrics = outcome.meta.metrics
     log.info("%s test metrics (%s protocol):", target, args.train_params.protocol)
     for key, value in metrics.items():
         if key != "folds":
             log.info("  %-24s %s", key, f"{value:.4f}" if isinstance(value, float) else value)
-    log.info("loss curves: %s", loss_plot)
+    log.info("loss curves: %s", args.plots_dir / f"loss_{args.name}.png")
     return 0

@@ -1,0 +1,308 @@
+"""Pure array functions: song-level features, framing into windows, target alignment.
+
+The feature front end is numpy only (filterbanks in :mod:`emoreco.audio.filterbanks`).
+
+Time conventions: STFT frames are centred (``center=True``), so frame ``k`` describes the
+audio around ``k * hop_length / sample_rate`` seconds from the start of the file. A window
+``[start, start + length)`` holds the frames whose centres fall inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from emoreco.core.config import FeatureParams
+from emoreco.core.errors import ConfigError
+from emoreco.audio.filterbanks import centred_hann, chroma_filterbank, mel_filterbank
+
+N_CHROMA = 12
+STFT_BLOCK_FRAMES = 4096  # frames transformed at once: about 100 MB with n_fft 2048
+
+
+@dataclass(frozen=True)
+class SongFeatures:
+    """Song-level frame features on one shared time axis.
+
+    Attributes
+    ----------
+    mfcc : np.ndarray, shape (n_mfcc, n_frames), float32
+    chroma : np.ndarray, shape (12, n_frames), float32
+    frame_times_s : np.ndarray, shape (n_frames,)
+        Centre time of each frame, seconds from the start of the audio.
+    duration_s : float
+        Time of the last frame centre, ``(n_frames - 1) * hop_length / sample_rate``: the
+        audio length rounded down to the frame grid, identical whether the features were
+        just computed or read back from the cache.
+    """
+
+    mfcc: np.ndarray
+    chroma: np.ndarray
+    frame_times_s: np.ndarray
+    duration_s: float
+
+
+def frame_times(n_frames: int, params: FeatureParams) -> np.ndarray:
+    """Centre times in seconds of ``n_frames`` STFT frames, shape (n_frames,)."""
+    return np.arange(n_frames) * params.frame_period_s
+
+
+def power_spectrogram_blocks(samples: np.ndarray, n_fft: int, win_length: int,
+                             hop_length: int, block_frames: int = STFT_BLOCK_FRAMES
+                             ) -> Iterator[np.ndarray]:
+    """Power spectrogram of a centred STFT (zero padding, periodic Hann), block by block.
+
+    Frame ``k`` is centred on sample ``k * hop_length``, as ``librosa.stft(center=True,
+    pad_mode="constant")``; only ``block_frames`` frames are transformed at a time, so
+    memory does not grow with the song beyond its samples. The transform runs in float32
+    (relative difference to librosa's float64 transform about 2e-7).
+
+    Yields
+    ------
+    np.ndarray, shape (n_block_frames, 1 + n_fft // 2), float32, C-contiguous
+        Consecutive blocks of frames (rows); ``1 + len(samples) // hop_length`` in all.
+    """
+    from scipy import fft  # its float32 transform is 2-3x faster than numpy's here
+
+    window = centred_hann(win_length, n_fft).astype(np.float32)
+    padded = np.pad(np.asarray(samples, dtype=np.float32), n_fft // 2)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length]
+    n_frames = 1 + len(samples) // hop_length
+    for first in range(0, n_frames, block_frames):
+        spectrum = fft.rfft(frames[first:min(first + block_frames, n_frames)] * window, axis=1)
+        yield spectrum.real ** 2 + spectrum.imag ** 2
+
+
+@lru_cache(maxsize=8)
+def _sparse_mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> Any:
+    """:func:`mel_filterbank` as a SciPy CSR matrix (each FFT bin feeds at most 2 bands)."""
+    from scipy import sparse
+
+    return sparse.csr_array(mel_filterbank(sample_rate, n_fft, n_mels))
+
+
+def compute_song_features(samples: np.ndarray, params: FeatureParams) -> SongFeatures:
+    """Compute MFCCs and chroma of a whole song on one frame grid.
+
+    MFCCs: power STFT (``n_fft``, ``win_length``, ``hop_length``) -> ``n_mels`` Slaney
+    mel bands -> dB (floor 80 dB below the song's loudest band) -> orthonormal DCT-II.
+    Chroma: power STFT with ``chroma_n_fft`` on the same hop -> 12 pitch classes ->
+    each frame divided by its largest class. Both equal librosa 0.11's
+    ``feature.mfcc`` and ``feature.chroma_stft`` (checked in the tests) without
+    importing librosa.
+
+    No step goes through BLAS, whose float32 sums change with its thread count: the mel
+    product is a sparse one (SciPy), the chroma product a NumPy ``einsum`` and the DCT
+    ``scipy.fft.dct``, each with a summation order of its own. So a song's features are
+    bit-identical whichever process, thread count or engine computes them (on one kind of
+    CPU; another instruction set may round differently).
+
+    Parameters
+    ----------
+    samples : np.ndarray, shape (n_samples,)
+        Mono audio at ``params.sample_rate``.
+    params : FeatureParams
+
+    Returns
+    -------
+    SongFeatures
+        ``n_frames = 1 + n_samples // hop_length`` for both matrices.
+    """
+    from scipy import fft
+
+    sr, hop = params.sample_rate, params.hop_length
+    samples = np.asarray(samples, dtype=np.float32)
+    mel_weights = _sparse_mel_filterbank(sr, params.n_fft, params.n_mels)
+    mel = np.concatenate([mel_weights @ np.ascontiguousarray(block.T)
+                          for block in power_spectrogram_blocks(
+                              samples, params.n_fft, params.win_length, hop)], axis=1)
+    decibels = 10.0 * np.log10(np.maximum(mel, 1e-10))
+    decibels = np.maximum(decibels, decibels.max() - 80.0)
+    mfcc = fft.dct(decibels, type=2, norm="ortho", axis=0)[: params.n_mfcc]
+    chroma_weights = chroma_filterbank(sr, params.chroma_n_fft, params.chroma_tuning)
+    chroma = np.concatenate([np.einsum("tb,cb->ct", block, chroma_weights, optimize=False)
+                             for block in power_spectrogram_blocks(
+                                 samples, params.chroma_n_fft, params.chroma_n_fft, hop)],
+                            axis=1)
+    peak = chroma.max(axis=0, keepdims=True)
+    chroma = chroma / np.where(peak < np.finfo(np.float32).tiny, 1.0, peak)
+    n_frames = mel.shape[1]
+    return SongFeatures(
+        mfcc=np.ascontiguousarray(mfcc, dtype=np.float32),
+        chroma=chroma.astype(np.float32),
+        frame_times_s=frame_times(n_frames, params),
+        duration_s=(n_frames - 1) * params.frame_period_s,
+    )
+
+
+def window_grid(first_start_s: float, last_end_s: float, hop_s: float,
+                window_s: float) -> np.ndarray:
+    """Start times of windows ``[s, s + window_s)`` every ``hop_s`` that end by ``last_end_s``.
+
+    Returns
+    -------
+    np.ndarray, shape (n_windows,)
+        ``first_start_s + k * hop_s``; empty when not even one window fits.
+    """
+    span = last_end_s - first_start_s - window_s
+    if span < -1e-9:
+        return np.zeros(0)
+    count = int(np.floor(span / hop_s + 1e-9)) + 1
+    return first_start_s + hop_s * np.arange(count)
+
+
+def grid_indices(times_s: np.ndarray, period_s: float, message: str) -> np.ndarray:
+    """Indices ``k`` with ``times_s == k * period_s``, shape of ``times_s``, int64.
+
+    Raises
+    ------
+    ConfigError
+        With ``message``, if a time is not on the grid (tolerance 1e-6 periods).
+    """
+    position = np.asarray(times_s, dtype=np.float64) / period_s
+    index = np.round(position).astype(np.int64)
+    if not np.allclose(position, index, atol=1e-6):
+        raise ConfigError(message)
+    return index
+
+
+def window_first_frames(starts_s: np.ndarray, params: FeatureParams) -> np.ndarray:
+    """Index of the first frame of each window (the frame whose centre is at the start).
+
+    Raises
+    ------
+    ConfigError
+        If a start time does not fall on a frame centre.
+    """
+    return grid_indices(starts_s, params.frame_period_s,
+                        "window start times must be multiples of hop_length / sample_rate")
+
+
+def frame_windows(matrix: np.ndarray, starts_s: np.ndarray, frames_per_window: int,
+                  params: FeatureParams) -> np.ndarray:
+    """Cut windows out of a song-level frame matrix without recomputing anything.
+
+    Parameters
+    ----------
+    matrix : np.ndarray, shape (n_rows, n_frames)
+    starts_s : np.ndarray, shape (n_windows,)
+        Window start times, on the frame grid.
+    frames_per_window : int
+
+    Returns
+    -------
+    np.ndarray, shape (n_windows, n_rows, frames_per_window)
+        A copy (contiguous, safe to keep after ``matrix`` is freed).
+
+    Raises
+    ------
+    ValueError
+        If a window runs outside the matrix (a caller's bug: times come from
+        :func:`emoreco.model.windows.output_times`).
+    """
+    first = window_first_frames(starts_s, params)
+    if len(first) and (first.min() < 0 or first.max() + frames_per_window > matrix.shape[1]):
+        raise ValueError(
+            f"window beyond the audio: frames {first.min()}..{first.max() + frames_per_window}"
+            f" requested from {matrix.shape[1]}")
+    views = np.lib.stride_tricks.sliding_window_view(matrix, frames_per_window, axis=1)
+    return np.ascontiguousarray(views[:, first, :].transpose(1, 0, 2))
+
+
+def align_window_targets(annotation_times_s: np.ndarray, annotation_values: np.ndarray,
+                         window_starts_s: np.ndarray, window_s: float,
+                         annotation_step_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Target of each window: the mean of the annotation values inside it.
+
+    A window ``[start, start + window_s)`` holds the annotations whose times ``t``
+    satisfy ``start <= t < start + window_s``. It is kept only if it is fully covered,
+    i.e. it holds exactly ``window_s / annotation_step_s`` annotations (a window that
+    starts before the first annotation or runs past the last one is dropped).
+
+    Parameters
+    ----------
+    annotation_times_s : np.ndarray, shape (n_annotations,)
+        Uniformly spaced, increasing.
+    annotation_values : np.ndarray, shape (n_annotations,)
+    window_starts_s : np.ndarray, shape (n_windows,)
+    window_s, annotation_step_s : float
+
+    Returns
+    -------
+    targets : np.ndarray, shape (n_kept,)
+    keep : np.ndarray of bool, shape (n_windows,)
+        Which windows are kept, in order.
+
+    Examples
+    --------
+    Annotations at 15.0, 15.5, ..., 44.5 s and 1.5 s windows every 0.5 s from 15 s: the
+    first window's target is mean(values[0:3]) and the last kept window starts at 43.5 s.
+    """
+    times = np.asarray(annotation_times_s, dtype=np.float64)
+    values = np.asarray(annotation_values, dtype=np.float64)
+    starts = np.asarray(window_starts_s, dtype=np.float64)
+    per_window = window_s / annotation_step_s
+    if not np.isclose(per_window, round(per_window)):
+        raise ConfigError(f"window_s={window_s} is not a whole number of annotation steps "
+                          f"({annotation_step_s} s)")
+    per_window_count = int(round(per_window))
+    tolerance = 1e-6  # seconds; annotation times come from integer milliseconds
+    first = np.searchsorted(times, starts - tolerance, side="left")
+    stop = np.searchsorted(times, starts + window_s - tolerance, side="left")
+    keep = (stop - first) == per_window_count
+    cumulative = np.concatenate([[0.0], np.cumsum(values)])
+    sums = cumulative[stop[keep]] - cumulative[first[keep]]
+    return sums / per_window_count, keep
+
+
+def segment_means(matrix: np.ndarray, frames_per_segment: int) -> np.ndarray:
+    """Average a frame matrix over consecutive non-overlapping segments from frame 0.
+
+    Parameters
+    ----------
+    matrix : np.ndarray, shape (n_rows, n_frames)
+
+    Returns
+    -------
+    np.ndarray, shape (n_frames // frames_per_segment, n_rows)
+        Row ``j`` describes ``[j * segment_s, (j + 1) * segment_s)``.
+    """
+    n_segments = matrix.shape[1] // frames_per_segment
+    trimmed = matrix[:, : n_segments * frames_per_segment]
+    return trimmed.reshape(matrix.shape[0], n_segments, frames_per_segment).mean(axis=2).T
+
+
+def segment_sequences(segments: np.ndarray, target_times_s: np.ndarray,
+                      params: FeatureParams) -> tuple[np.ndarray, np.ndarray]:
+    """Sequences of ``context_segments`` segments ending with the one starting at each target.
+
+    The sequence for annotation time ``t`` covers
+    ``[t - (context - 1) * segment_s, t + segment_s)``: the segment at ``t`` and those
+    leading up to it.
+
+    Parameters
+    ----------
+    segments : np.ndarray, shape (n_segments, n_features)
+        Output of :func:`segment_means`.
+    target_times_s : np.ndarray, shape (n_targets,)
+        On the segment grid.
+
+    Returns
+    -------
+    sequences : np.ndarray, shape (n_kept, context_segments, n_features), float32
+    keep : np.ndarray of bool, shape (n_targets,)
+        False where the context would start before 0 s or end after the last segment.
+    """
+    last = grid_indices(target_times_s, params.segment_s,
+                        "target times must be multiples of segment_s")
+    context = params.context_segments
+    keep = (last - context + 1 >= 0) & (last < len(segments))
+    if len(segments) < context:
+        return np.zeros((0, context, segments.shape[1]), np.float32), np.zeros_like(keep)
+    views = np.lib.stride_tricks.sliding_window_view(segments, context, axis=0)
+    sequences = views[last[keep] - context + 1].transpose(0, 2, 1)
+    return np.ascontiguousarray(sequences, dtype=np.float32), keep

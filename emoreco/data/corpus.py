@@ -1,0 +1,59 @@
+"""The songs of a corpus that have both audio and annotations for one target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from emoreco.data.annotations import AnnotationSeries, load_dynamic_annotations
+from emoreco.audio.decode import index_audio_folder
+from emoreco.data.layout import DeamPaths
+from emoreco.core.errors import DataLayoutError
+
+
+@dataclass
+class Corpus:
+    """Songs that have both audio and the requested annotations.
+
+    Attributes
+    ----------
+    audio : dict of int to Path
+    annotations : dict of int to AnnotationSeries
+        Only songs that also have audio.
+    missing_audio, missing_annotations : list of int
+        Annotated songs without audio, and audio files without annotations.
+    """
+
+    audio: dict[int, Path]
+    annotations: dict[int, AnnotationSeries]
+    missing_audio: list[int] = field(default_factory=list)
+    missing_annotations: list[int] = field(default_factory=list)
+
+    @property
+    def song_ids(self) -> list[int]:
+        """Ids usable for training, sorted."""
+        return sorted(self.annotations)
+
+    def summary(self) -> str:
+        """One line per fact, for the user."""
+        lines = [f"{len(self.annotations)} songs with audio and annotations"]
+        if self.missing_audio:
+            lines.append(f"{len(self.missing_audio)} annotated songs have no audio "
+                         f"(e.g. {self.missing_audio[:5]}); skipped")
+        if self.missing_annotations:
+            lines.append(f"{len(self.missing_annotations)} audio files have no annotations "
+                         f"(e.g. {self.missing_annotations[:5]}); skipped")
+        return "\n".join(lines)
+
+
+def load_corpus(paths: DeamPaths, target: str) -> Corpus:
+    """Match the annotations of ``target`` (``<target>.csv``) to audio files by song id."""
+    annotations = load_dynamic_annotations(paths.annotation_csv(target))
+    audio = index_audio_folder(paths.audio_dir)
+    if not audio:
+        raise DataLayoutError(f"{paths.audio_dir}: no <song_id>.mp3/.wav/.flac/.ogg files")
+    both = sorted(set(annotations) & set(audio))
+    return Corpus(audio={i: audio[i] for i in both},
+                  annotations={i: annotations[i] for i in both},
+                  missing_audio=sorted(set(annotations) - set(audio)),
+                  missing_annotations=sorted(set(audio) - set(annotations)))

@@ -1,0 +1,123 @@
+"""What a model was trained on: recorded at training, said at prediction.
+
+The demo generator marks its corpus with ``demo_truth.json``; ``fetch-deam`` leaves
+``emoreco_fetch.json`` with the SHA-256 of every file it unpacked from a verified
+official archive. Both are looked for in the annotation folder and its parents.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from emoreco.core.digest import sha256_of
+from emoreco.core.errors import EmorecoError
+
+log = logging.getLogger(__name__)
+
+DEMO_MARKER = "demo_truth.json"
+FETCH_RECORD = "emoreco_fetch.json"
+HOW_TO_TRAIN_ON_DEAM = ("train on DEAM with `make deam`, or `python -m emoreco fetch-deam "
+                        "--dest ~/DEAM` then `python MAIN_arousal.py --deam-dir ~/DEAM` and "
+                        "`python MAIN_valence.py --deam-dir ~/DEAM`")
+
+
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+
+
+def _relative_name(name: Any) -> bool:
+    """A relative POSIX path without ``..`` (where a fetch record may name a file)."""
+    if not isinstance(name, str) or not name or "\\" in name:
+        return False
+    path = PurePosixPath(name)
+    return not path.is_absolute() and ".." not in path.parts
+
+
+def read_fetch_record(path: Path) -> dict[str, Any]:
+    """``emoreco_fetch.json``: ``archives`` (name -> what was fetched) and ``files``
+    (relative path -> SHA-256), after checking its structure.
+
+    Raises
+    ------
+    EmorecoError
+        The file cannot be read or is not such a record (naming it and why).
+    """
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise EmorecoError(f"{path}: damaged fetch record ({type(exc).__name__}: {exc})"
+                           ) from exc
+    files = record.get("files") if isinstance(record, dict) else None
+    archives = record.get("archives") if isinstance(record, dict) else None
+    if not (isinstance(files, dict) and isinstance(archives, dict)
+            and all(_relative_name(name) and isinstance(digest, str)
+                    and SHA256_HEX.fullmatch(digest) for name, digest in files.items())
+            and all(isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
+                    and isinstance(entry.get("files"), list)
+                    and all(_relative_name(name) for name in entry["files"])
+                    for entry in archives.values())):
+        raise EmorecoError(f"{path}: damaged fetch record (not the archives and files that "
+                           "fetch-deam writes)")
+    return record
+
+
+def _find_upwards(start: Path, name: str, levels: int = 4) -> Path | None:
+    for folder in [start, *start.parents][:levels + 1]:
+        if (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def corpus_provenance(annotation_csv: Path, audio_dir: Path, n_songs: int) -> dict[str, Any]:
+    """The record stored in a model's metadata (``ModelMeta.data``).
+
+    ``official_deam_annotations`` is True when the file matches what ``fetch-deam``
+    unpacked from the official archive, False when it differs from it, None when the
+    corpus was not fetched by ``fetch-deam`` (unknown).
+    """
+    annotation_csv = annotation_csv.resolve()
+    digest = sha256_of(annotation_csv)
+    official: bool | None = None
+    record_path = _find_upwards(annotation_csv.parent, FETCH_RECORD)
+    if record_path is not None:
+        try:
+            record = read_fetch_record(record_path)
+        except EmorecoError as exc:
+            log.warning("%s; the annotations' origin is recorded as unknown", exc)
+        else:
+            relative = annotation_csv.relative_to(record_path.parent.resolve()).as_posix()
+            expected = record["files"].get(relative)
+            official = None if expected is None else expected == digest
+    return {
+        "annotations": str(annotation_csv),
+        "annotations_sha256": digest,
+        "audio_dir": str(audio_dir.resolve()),
+        "n_songs": n_songs,
+        "demo_corpus": _find_upwards(annotation_csv.parent, DEMO_MARKER) is not None,
+        "official_deam_annotations": official,
+    }
+
+
+def describe(data: dict[str, Any]) -> str:
+    """One phrase: what a model with this record was trained on."""
+    if not data:
+        return "an unrecorded corpus (model saved before provenance was recorded)"
+    kind = ("the synthetic DEMO corpus" if data.get("demo_corpus") else
+            {True: "the official DEAM annotations (verified)",
+             False: "annotations that differ from the official DEAM archive",
+             }.get(data.get("official_deam_annotations"), "a DEAM-layout corpus"))
+    where = data.get("audio_dir")
+    place = f" in {Path(where).parent}" if isinstance(where, str) and where else ""
+    return f"{kind}, {data.get('n_songs', '?')} songs{place}"
+
+
+def demo_warning(data_records: list[dict[str, Any]]) -> str | None:
+    """The warning to show when any model was trained on the demo corpus, else None."""
+    if not any(record.get("demo_corpus") for record in data_records):
+        return None
+    return ("these models were trained on the synthetic demo corpus: the curves are a "
+            "demonstration of the pipeline, not meaningful for real music; "
+            + HOW_TO_TRAIN_ON_DEAM)

@@ -1,0 +1,90 @@
+"""Predicted emotion curves of one song and the valence-arousal quadrants (pure)."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from emoreco.core.errors import EmorecoError
+
+QUADRANTS = {  # (valence >= 0, arousal >= 0) -> label, as on the valence-arousal diagram
+    (True, True): "happy / excited",
+    (False, True): "angry / tense",
+    (False, False): "sad / depressed",
+    (True, False): "calm / relaxed",
+}
+
+
+def quadrant(valence: float, arousal: float) -> str:
+    """Emotion label of a point of the valence-arousal plane."""
+    return QUADRANTS[(valence >= 0, arousal >= 0)]
+
+
+@dataclass(frozen=True)
+class EmotionCurve:
+    """Predicted curves of one song on one time axis.
+
+    Attributes
+    ----------
+    song : str
+        Name of the song in the outputs.
+    times_s : np.ndarray, shape (n,)
+        Output times (see :mod:`emoreco.model.windows` for what each refers to).
+    values : mapping of str to np.ndarray, each shape (n,)
+        One curve per target (``"arousal"``, ``"valence"``, ...), in [-1, 1]; NaN at
+        times where the target's input is incomplete (valence's first 2.5 s).
+    """
+
+    song: str
+    times_s: np.ndarray
+    values: Mapping[str, np.ndarray]
+
+    @property
+    def arousal(self) -> np.ndarray:
+        """The arousal curve, shape (n,)."""
+        return self.values["arousal"]
+
+    @property
+    def valence(self) -> np.ndarray:
+        """The valence curve, shape (n,)."""
+        return self.values["valence"]
+
+    def to_frame(self) -> Any:
+        """The curves as a pandas DataFrame: columns ``song``, ``time_s`` and one per
+        target, one row per time step (NaN where a target has no value)."""
+        return curves_frame([self])
+
+    def summary(self) -> dict[str, Any]:
+        """Time span, mean and std of each curve, and the quadrant of the mean point."""
+        record: dict[str, Any] = {"song": self.song, "n_steps": int(len(self.times_s)),
+                                  "start_s": float(self.times_s[0]),
+                                  "end_s": float(self.times_s[-1])}
+        for target, curve in self.values.items():
+            record[f"{target}_mean"] = float(np.nanmean(curve))
+            record[f"{target}_std"] = float(np.nanstd(curve))
+        if "arousal" in self.values and "valence" in self.values:
+            record["quadrant"] = quadrant(record["valence_mean"], record["arousal_mean"])
+        return record
+
+
+def curves_frame(curves: Iterable[EmotionCurve]) -> Any:
+    """The rows of ``TestSongPredicted.csv`` for ``curves`` as a pandas DataFrame (raw
+    float32 values, not rounded).
+
+    Raises
+    ------
+    EmorecoError
+        pandas is not installed.
+    """
+    if importlib.util.find_spec("pandas") is None:
+        raise EmorecoError("a DataFrame needs pandas: pip install pandas")
+    import pandas as pd
+
+    frames = [pd.DataFrame({"song": curve.song, "time_s": curve.times_s,
+                            **{target: values for target, values in curve.values.items()}})
+              for curve in curves]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
