@@ -6,6 +6,8 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
+CORE   := $(VENV)/.core-stamp
 STAMP  := $(VENV)/.installed-stamp
 DEMO   := data/demo_deam
 DEAM   ?= data/DEAM
@@ -13,14 +15,19 @@ README_FILES := readme_files
 
 .PHONY: demo test bench deam install clean-demo
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+# The core install and the catalog extra (prediction, Dask workers), then everything.
+$(CORE): requirements.txt requirements-catalog.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(PIP) -r requirements.txt -r requirements-catalog.txt
+	$(PIP) --no-deps --no-build-isolation -e .
+	touch $(CORE)
+
+$(STAMP): $(CORE) requirements-training.txt requirements-dev.txt
+	$(PIP) -r requirements-dev.txt
 	touch $(STAMP)
 
-# Only the environment (.venv with the package), e.g. on the machines of a Dask cluster.
-install: $(STAMP)
+# The environment of a Dask worker machine: prediction and Dask, no TensorFlow.
+install: $(CORE)
 
 demo: $(STAMP)
 	$(PY) -m emoreco demo --out $(DEMO) --test-songs-dir data/test_songs
@@ -48,6 +55,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_predict.py
 	$(PY) benchmarks/bench_report.py
 	$(PY) benchmarks/bench_catalog.py
+	$(PY) benchmarks/bench_install.py
 
 clean-demo:
 	rm -rf $(DEMO) data/DEAM_mfccs data/DEAM_chroma data/test_songs/*.mp3 \

@@ -22,10 +22,10 @@ def median_seconds(action: Callable[[], object], repeats: int, warmup: int = 1) 
 
 def write_demo_song(path: Path, seconds: float = 45.0, seed: int = 0) -> Path:
     """A synthetic 44.1 kHz song (as in the demo corpus) written to ``path``."""
-    from emoreco.data.demo import _render_to, plan_songs
+    from emoreco.data.demo import plan_songs, render_song
 
     song = plan_songs(1, 0, seed, clip_s=seconds)[0]
-    _render_to(song, path)
+    render_song(song, path)
     return path
 
 

@@ -85,7 +85,8 @@ def cluster_songs_per_second(workers: int, jobs: list, setup, predictor, parts: 
         predict_into_parts(engine, setup, predictor, warm, PartStore(parts / "warm").writer(),
                            progress=False)
         started = time.perf_counter()
-        predict_into_parts(engine, setup, predictor, jobs, PartStore(parts).writer(), progress=False)
+        predict_into_parts(engine, setup, predictor, jobs, PartStore(parts).writer(),
+                           progress=False)
         return len(jobs) / (time.perf_counter() - started), startup
 
 

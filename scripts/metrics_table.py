@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
+
+from emoreco.core.errors import EmorecoError
+from emoreco.model.files import read_meta
 
 COLUMNS = (("rmse", "test RMSE"), ("baseline_rmse", "baseline RMSE"),
            ("pearson_per_song_mean", "per-song Pearson"), ("ccc", "CCC"),
@@ -15,9 +17,9 @@ COLUMNS = (("rmse", "test RMSE"), ("baseline_rmse", "baseline RMSE"),
 
 
 def row(stem: Path) -> str:
-    """One table row from ``<stem>.meta.json`` and ``<stem>.metrics.json``."""
-    metrics = json.loads(stem.with_name(stem.name + ".metrics.json").read_text())
-    data = json.loads(stem.with_name(stem.name + ".meta.json").read_text()).get("data", {})
+    """One table row from the model's checked metadata (:class:`ModelMeta`)."""
+    _, meta = read_meta(stem.parent, stem.name)
+    metrics, data = meta.metrics, meta.data
     cells = []
     for key, _ in COLUMNS:
         value = metrics.get(key, "")
@@ -34,8 +36,12 @@ def main(stems: list[str]) -> int:
         return 2
     print("| model | " + " | ".join(title for _, title in COLUMNS) + " |")
     print("|---" * (len(COLUMNS) + 1) + "|")
-    for stem in stems:
-        print(row(Path(stem)))
+    try:
+        rows = [row(Path(stem)) for stem in stems]
+    except EmorecoError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(rows))
     return 0
 
 

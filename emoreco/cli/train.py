@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from emoreco.cli.common import DEFAULT_MODELS, DEFAULT_RESULTS, add_data_options, log
-from emoreco.core.config import FeatureParams, TrainParams, add_dataclass_arguments, dataclass_from_args
+from emoreco.core.config import (FeatureParams, TrainParams, add_dataclass_arguments,
+                                 dataclass_from_args)
 from emoreco.model.files import check_free
 from emoreco.model.targets import get_target
 

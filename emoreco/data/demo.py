@@ -152,7 +152,9 @@ def _write_audio(path: Path, samples: np.ndarray, rate: int) -> None:
         soundfile.write(tmp, samples, rate, format=fmt, subtype=subtype)
 
 
-def _render_to(song: DemoSong, path: Path, rate: int = RENDER_RATE, channels: int = 1) -> None:
+def render_song(song: DemoSong, path: Path, rate: int = RENDER_RATE, channels: int = 1) -> None:
+    """Synthesize ``song`` and write it to ``path`` (format from the suffix: MP3, WAV, FLAC
+    or OGG) at ``rate`` Hz with 1 or 2 channels."""
     samples = synthesize(song)
     if rate != RENDER_RATE:
         import soxr
@@ -164,8 +166,8 @@ def _render_to(song: DemoSong, path: Path, rate: int = RENDER_RATE, channels: in
 
 
 def _render_job(_: None, job: tuple) -> None:
-    """Engine task: render one song (``job``: the arguments of :func:`_render_to`)."""
-    _render_to(*job)
+    """Engine task: render one song (``job``: the arguments of :func:`render_song`)."""
+    render_song(*job)
 
 
 def _write_static(folder: Path, songs: list[DemoSong]) -> None:
