@@ -44,6 +44,9 @@ def train_main(args: argparse.Namespace, target: str) -> int:
 
     ``args`` went through :func:`validate_training_args`.
     """
+    from emoreco.core.extras import require_training
+
+    require_training()  # one line naming the extra, before modules that import its libraries
     from emoreco.training.run import train
 
     outcome = train(target, args.deam_dir, audio_dir=args.audio_dir,

@@ -28,3 +28,10 @@ def require(module: str, extra: str, what: str) -> None:
         raise MissingExtra(f"{what} needs the {extra} extra ({module} is not installed): "
                            f"pip install 'emoreco[{extra}]', or `make install` for "
                            "everything")
+
+
+def require_training() -> None:
+    """One line naming the ``training`` extra when a library of it is missing (call it
+    before importing the modules that need them)."""
+    for module in ("tensorflow", "keras", "tf2onnx", "h5py", "pandas"):
+        require(module, "training", "training")

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 from emoreco.core.config import FeatureParams, TrainParams
-from emoreco.core.extras import require
+from emoreco.core.extras import require_training
 from emoreco.data.extraction import prepare_corpus
 from emoreco.data.layout import locate_deam
 from emoreco.data.provenance import corpus_provenance, describe
@@ -17,12 +17,6 @@ from emoreco.training.examples import LabelledSongs, build_window_set
 from emoreco.training.fit import TrainingOutcome, make_deterministic, train_and_evaluate
 
 log = logging.getLogger(__name__)
-
-
-def require_training_libraries() -> None:
-    """One line naming the ``training`` extra when a library of it is missing."""
-    for module in ("tensorflow", "keras", "tf2onnx", "h5py", "pandas"):
-        require(module, "training", "training")
 
 
 def train(target: str, deam_dir: str | Path | None = None, *,
@@ -55,7 +49,7 @@ def train(target: str, deam_dir: str | Path | None = None, *,
     >>> outcome = train("arousal", "~/DEAM", train_params=TrainParams(epochs=50))  # doctest: +SKIP
     >>> outcome.meta.metrics["rmse"]  # doctest: +SKIP
     """
-    require_training_libraries()
+    require_training()
     spec = get_target(target)
     name = name or target
     check_free(models_dir, name, overwrite)
