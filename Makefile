@@ -19,7 +19,7 @@ README_FILES := readme_files
 $(CORE): requirements.txt requirements-catalog.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) -r requirements.txt -r requirements-catalog.txt
-	$(PIP) --no-deps --no-build-isolation -e .
+	$(PIP) --no-deps -e .
 	touch $(CORE)
 
 $(STAMP): $(CORE) requirements-training.txt requirements-dev.txt
