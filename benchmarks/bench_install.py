@@ -53,6 +53,7 @@ def size_mb(folder: Path) -> float:
 def cold_seconds(python: Path, song: Path, out: Path, repeats: int = 3) -> float:
     """Median wall time of a fresh ``MAIN.py`` on one song (default options)."""
     times = []
+    out.mkdir(parents=True)
     for number in range(repeats):
         started = time.perf_counter()
         subprocess.run([str(python), str(ROOT / "MAIN.py"), str(song), "--models-dir",

@@ -378,6 +378,8 @@ class CatalogRun:
         before the outputs are written (default: a warning in the log). No output is
         committed when no song could be predicted (``songs`` is then 0).
         """
+        if self.outputs.lock.descriptor is None:
+            raise EmorecoError("this run has ended (a CatalogRun runs once); make a new one")
         options, predictor = self.options, self.predictor
         names = unique_song_names(self.files)
         jobs = song_jobs(self.files, names, self.start_s, options.end_s)
