@@ -26,8 +26,8 @@ def require(module: str, extra: str, what: str) -> None:
     imported."""
     if not installed(module):
         raise MissingExtra(f"{what} needs the {extra} extra ({module} is not installed): "
-                           f"pip install 'emoreco[{extra}]', or `make install` for "
-                           "everything")
+                           f"pip install 'emoreco[{extra}]' (pinned in "
+                           f"requirements-{extra}.txt)")
 
 
 def require_training() -> None:
