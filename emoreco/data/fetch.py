@@ -27,6 +27,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from emoreco.core.atomic import atomic_path, write_json
+from emoreco.core.checks import is_plain_name, is_sha256
 from emoreco.core.digest import sha256_of
 from emoreco.core.errors import EmorecoError
 from emoreco.data.provenance import FETCH_RECORD, read_fetch_record
@@ -63,8 +64,6 @@ OFFICIAL_ARCHIVES = (  # sizes and digests as reported by people who downloaded 
 DEFAULT_ARCHIVES = ("DEAM_Annotations.zip", "DEAM_audio.zip")
 
 
-PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}")
-SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 MAX_RATIO = 1000  # a zip entry inflating more than this is a bomb, not audio or CSV
 FREE_SPACE_MARGIN = 64 << 20  # bytes left free after unpacking
 
@@ -74,13 +73,13 @@ def _checked_archive(item: Any) -> Archive:
     if not isinstance(item, dict) or set(item) != {f.name for f in fields(Archive)}:
         raise ValueError(f"an entry has fields {sorted(item) if isinstance(item, dict) else item!r}"
                          f", not {[f.name for f in fields(Archive)]}")
-    if not (isinstance(item["name"], str) and PLAIN_NAME.fullmatch(item["name"])):
+    if not is_plain_name(item["name"]):
         raise ValueError(f"name {item['name']!r} is not a plain file name")
     if not (isinstance(item["url"], str) and item["url"].startswith(("http://", "https://"))):
         raise ValueError(f"{item['name']}: url {item['url']!r} is not an http(s) URL")
     if type(item["size"]) is not int or item["size"] < 1:
         raise ValueError(f"{item['name']}: size {item['size']!r} is not a positive integer")
-    if not (isinstance(item["sha256"], str) and SHA256_HEX.fullmatch(item["sha256"])):
+    if not is_sha256(item["sha256"]):
         raise ValueError(f"{item['name']}: sha256 {item['sha256']!r} is not 64 hex digits")
     if not isinstance(item["unpacks_to"], str):
         raise ValueError(f"{item['name']}: unpacks_to is not a string")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
+from emoreco.core.checks import is_relative_path, is_sha256
 from emoreco.core.digest import sha256_of
 from emoreco.core.errors import EmorecoError
 
@@ -23,17 +23,6 @@ FETCH_RECORD = "emoreco_fetch.json"
 HOW_TO_TRAIN_ON_DEAM = ("train on DEAM with `make deam`, or `python -m emoreco fetch-deam "
                         "--dest ~/DEAM` then `python MAIN_arousal.py --deam-dir ~/DEAM` and "
                         "`python MAIN_valence.py --deam-dir ~/DEAM`")
-
-
-SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-
-
-def _relative_name(name: Any) -> bool:
-    """A relative POSIX path without ``..`` (where a fetch record may name a file)."""
-    if not isinstance(name, str) or not name or "\\" in name:
-        return False
-    path = PurePosixPath(name)
-    return not path.is_absolute() and ".." not in path.parts
 
 
 def read_fetch_record(path: Path) -> dict[str, Any]:
@@ -53,11 +42,11 @@ def read_fetch_record(path: Path) -> dict[str, Any]:
     files = record.get("files") if isinstance(record, dict) else None
     archives = record.get("archives") if isinstance(record, dict) else None
     if not (isinstance(files, dict) and isinstance(archives, dict)
-            and all(_relative_name(name) and isinstance(digest, str)
-                    and SHA256_HEX.fullmatch(digest) for name, digest in files.items())
+            and all(is_relative_path(name) and is_sha256(digest)
+                    for name, digest in files.items())
             and all(isinstance(entry, dict) and isinstance(entry.get("sha256"), str)
                     and isinstance(entry.get("files"), list)
-                    and all(_relative_name(name) for name in entry["files"])
+                    and all(is_relative_path(name) for name in entry["files"])
                     for entry in archives.values())):
         raise EmorecoError(f"{path}: damaged fetch record (not the archives and files that "
                            "fetch-deam writes)")

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from emoreco.core.atomic import create_unique_file, fsync_path, write_json
+from emoreco.core.checks import is_plain_name, is_sha256
 from emoreco.core.digest import sha256_of
 from emoreco.core.errors import EmorecoError
 
@@ -64,8 +65,6 @@ JOURNAL = "commit.json"
 INTERRUPTED = "interrupted.json"  # the journal of a commit that could not be completed
 DAMAGED_JOURNAL = "commit.json.damaged"
 WORK = ".work"  # a resumable run's own files, never committed
-PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}")
-SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class DamagedRecord(ValueError):
@@ -100,7 +99,7 @@ def check_names(names: Any, allowed: Iterable[str], what: str) -> list[str]:
         raise DamagedRecord(f"{what} is not a list of names")
     for name in names:
         parts = name.split("/") if isinstance(name, str) else []
-        if not (1 <= len(parts) <= 2 and all(PLAIN_NAME.fullmatch(part) for part in parts)
+        if not (1 <= len(parts) <= 2 and all(map(is_plain_name, parts))
                 and parts[0] in allowed):
             raise DamagedRecord(f"{what} names {name!r}, which is not a file of the output set")
     return names
@@ -121,7 +120,7 @@ def _checked_manifest(record: Any, allowed: Iterable[str]) -> dict[str, Any]:
     check_names(list(files), allowed, "the file list")
     for name, info in files.items():
         if not (isinstance(info, dict) and type(info.get("bytes")) is int and info["bytes"] >= 0
-                and isinstance(info.get("sha256"), str) and SHA256_HEX.fullmatch(info["sha256"])):
+                and is_sha256(info.get("sha256"))):
             raise DamagedRecord(f"the size or SHA-256 of {name!r} is malformed")
     return record
 
@@ -378,7 +377,7 @@ def _existing_outputs(out_dir: Path, known_names: Iterable[str]) -> list[str]:
             found.append(name)
         elif _is_folder(path):
             found.extend(f"{name}/{entry.name}" for entry in sorted(path.iterdir())
-                         if PLAIN_NAME.fullmatch(entry.name) and not _is_folder(entry))
+                         if is_plain_name(entry.name) and not _is_folder(entry))
     return found
 
 
