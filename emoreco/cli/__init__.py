@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from emoreco.cli.common import EXIT_USER_ERROR, run
 from emoreco.cli.data import (demo_main, demo_parser, extract_main, extract_parser,
                               fetch_main, fetch_parser)
-from emoreco.cli.predict import predict_main, predict_parser, validate_span
+from emoreco.cli.predict import predict_main, predict_parser, validate_options
 from emoreco.cli.train import train_main, training_parser, validate_training_args
 from emoreco.model.targets import TARGETS
 
@@ -40,7 +40,7 @@ def main_valence(argv: Sequence[str] | None = None) -> int:
 
 def main_predict(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``MAIN.py``."""
-    return run(predict_main, predict_parser(), argv, validate_span)
+    return run(predict_main, predict_parser(), argv, validate_options)
 
 
 Command = tuple[str, Callable[[Sequence[str]], int]]

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from emoreco.cli.common import (DEFAULT_DATA, DEFAULT_MODELS, DEFAULT_RESULTS,
                                 add_engine_options, finite_seconds, log, positive_int)
-from emoreco.core.errors import ConfigError
 from emoreco.model.targets import TARGETS
-from emoreco.runs.catalog import AUTO_PARQUET_SONGS, AUTO_PLOT_SONGS, EMBED_AUDIO_SONGS
+from emoreco.runs.catalog import (AUTO_PARQUET_SONGS, AUTO_PLOT_SONGS, EMBED_AUDIO_SONGS,
+                                  CatalogOptions, CatalogRun)
 
 
 def predict_parser() -> argparse.ArgumentParser:
@@ -63,27 +63,25 @@ def predict_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def validate_span(args: argparse.Namespace) -> None:
-    """``--end`` after ``--start``."""
-    if args.end is not None and args.end <= (args.start or 0.0):
-        raise ConfigError(f"--end ({args.end}) must be after --start ({args.start or 0.0})")
-
-
-def predict_main(args: argparse.Namespace) -> int:
-    """Run :class:`~emoreco.runs.catalog.CatalogRun` with the options of ``MAIN.py``.
-
-    Exit 1 if any song failed (the others are written), 2 for a user error.
-    """
-    from emoreco.runs.catalog import CatalogOptions, CatalogRun
-
-    options = CatalogOptions(
+def validate_options(args: argparse.Namespace) -> None:
+    """Build the run's :class:`CatalogOptions` (which check themselves: ``--end`` after
+    ``--start``, ...) into ``args.options``, so that a conflict is refused by the parser."""
+    args.options = CatalogOptions(
         out_dir=args.out_dir, models_dir=args.models_dir,
         model_names={target: getattr(args, f"{target}_model") for target in TARGETS},
         start_s=args.start, end_s=args.end, recursive=args.recursive, glob=args.glob,
         jobs=args.jobs, scheduler=args.scheduler, table=args.table, plots=args.plots,
         report=args.report, json=args.json, embed_audio=args.embed_audio,
         overwrite=args.overwrite, part_songs=args.part_songs, progress=not args.quiet)
-    with CatalogRun(args.inputs, options) as run:
+
+
+def predict_main(args: argparse.Namespace) -> int:
+    """Run :class:`~emoreco.runs.catalog.CatalogRun` with the options of ``MAIN.py``
+    (``args`` went through :func:`validate_options`).
+
+    Exit 1 if any song failed (the others are written), 2 for a user error.
+    """
+    with CatalogRun(args.inputs, args.options) as run:
         log.info("models trained on %s", run.describe_models())
         if run.warning:
             print(f"WARNING: {run.warning}", file=sys.stderr)
