@@ -13,7 +13,7 @@ DEMO   := data/demo_deam
 DEAM   ?= data/DEAM
 README_FILES := readme_files
 
-.PHONY: demo test bench deam install clean-demo
+.PHONY: demo test bench deam corpora install clean-demo
 
 # The core install and the catalog extra (prediction, Dask workers), then everything.
 $(CORE): requirements.txt requirements-catalog.txt pyproject.toml
@@ -45,6 +45,29 @@ deam: $(STAMP)
 	$(PY) MAIN_arousal.py --deam-dir $(DEAM) --plots-dir $(README_FILES) --overwrite
 	$(PY) MAIN_valence.py --deam-dir $(DEAM) --plots-dir $(README_FILES) --overwrite
 	$(PY) scripts/metrics_table.py models/arousal models/valence > $(README_FILES)/deam_metrics.md
+
+# Not one of the two set-up commands (about 20 minutes): the README's "Other corpora"
+# commands on generated corpora (a PMEmo2019-layout corpus and a user's CSV, beside the
+# demo DEAM corpus), and their metrics table for the README.
+CORPORA := data/corpora
+corpora: $(STAMP)
+	$(PY) -m emoreco demo --out $(DEMO) --test-songs-dir data/test_songs
+	$(PY) -m emoreco demo --layout pmemo --out $(CORPORA)/pmemo --clips 60 --full-songs 0 \
+	    --test-songs 0 --seed 11
+	$(PY) -m emoreco demo --layout csv --out $(CORPORA)/mine --clips 30 --full-songs 0 \
+	    --test-songs 0 --seed 12
+	set -e; for target in arousal valence; do \
+	  common="--models-dir $(CORPORA)/models --plots-dir $(CORPORA)/plots --overwrite --quiet"; \
+	  $(PY) MAIN_$$target.py --corpus pmemo:$(CORPORA)/pmemo --name $${target}_pmemo $$common; \
+	  $(PY) MAIN_$$target.py --corpus deam:$(DEMO) --test-corpus pmemo:$(CORPORA)/pmemo \
+	      --name $${target}_deam_to_pmemo $$common; \
+	  $(PY) MAIN_$$target.py --corpus deam:$(DEMO) --corpus pmemo:$(CORPORA)/pmemo \
+	      --name $${target}_deam_pmemo $$common; \
+	  $(PY) MAIN_$$target.py --corpus csv:$(CORPORA)/mine/annotations.csv \
+	      --name $${target}_csv $$common; \
+	done
+	$(PY) scripts/metrics_table.py $(foreach t,arousal valence,$(foreach n,pmemo deam_to_pmemo \
+	    deam_pmemo csv,$(CORPORA)/models/$(t)_$(n))) > $(README_FILES)/corpora_metrics.md
 
 test: $(STAMP)
 	$(PY) -m pytest

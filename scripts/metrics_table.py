@@ -1,4 +1,5 @@
-"""Write the test metrics of trained models as a Markdown table (used by `make deam`).
+"""Write the test metrics of trained models as a Markdown table (used by `make deam` and
+`make corpora`).
 
     python scripts/metrics_table.py models/arousal models/valence > readme_files/deam_metrics.md
 """
@@ -12,8 +13,19 @@ from emoreco.core.errors import EmorecoError
 from emoreco.model.files import read_meta
 
 COLUMNS = (("rmse", "test RMSE"), ("baseline_rmse", "baseline RMSE"),
-           ("pearson_per_song_mean", "per-song Pearson"), ("ccc", "CCC"),
+           ("pearson_per_song_mean", "per-song Pearson"), ("ccc", "CCC"), ("bias", "bias"),
            ("n_test_songs", "test songs"), ("epochs_run", "epochs"))
+
+
+def corpora(data: dict) -> str:
+    """``deam + pmemo -> pmemo, demo``: the training corpora, the test corpus, and
+    whether they are generated (demo) corpora."""
+    names = list(data.get("corpora") or {}) or [data.get("kind", "deam")]
+    test = data.get("test_corpus")
+    text = " + ".join(names) + (f" → {test.get('kind')}" if isinstance(test, dict) else "")
+    demo = data.get("demo_corpus") or (isinstance(test, dict) and test.get("demo_corpus"))
+    songs = "demo corpora" if demo else f"{data.get('n_songs', '?')} songs"
+    return f"{text}, {songs}"
 
 
 def row(stem: Path) -> str:
@@ -26,8 +38,8 @@ def row(stem: Path) -> str:
         std = metrics.get(f"{key}_std")
         cells.append(f"{value:.3f}" + (f" ± {std:.3f}" if std is not None else "")
                      if isinstance(value, float) else str(value))
-    source = "demo corpus" if data.get("demo_corpus") else f"{data.get('n_songs', '?')} songs"
-    return f"| {metrics['target']} ({metrics['protocol']}, {source}) | " + " | ".join(cells) + " |"
+    return (f"| {metrics['target']} ({metrics['protocol']}, {corpora(data)}) | "
+            + " | ".join(cells) + " |")
 
 
 def main(stems: list[str]) -> int:

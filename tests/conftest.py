@@ -39,6 +39,30 @@ def tiny_deam(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_pmemo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """PMEmo2019 layout (quoted commas in metadata.csv, values in [0, 1] from 15.5 s):
+    6 chorus clips of 45 s, ids 1-6."""
+    from emoreco.data.demo import generate_demo_corpus
+
+    root = tmp_path_factory.mktemp("pmemo")
+    generate_demo_corpus(root, n_clips=6, n_full_songs=0, seed=5, n_jobs=2, progress=False,
+                         layout="pmemo")
+    return root
+
+
+@pytest.fixture(scope="session")
+def tiny_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The user's CSV (annotations.csv, annotated from 0 s) with 5 WAV songs in
+    ``my songs/``; returns the CSV file."""
+    from emoreco.data.demo import generate_demo_corpus
+
+    root = tmp_path_factory.mktemp("csv")
+    generate_demo_corpus(root, n_clips=5, n_full_songs=0, seed=6, n_jobs=2, progress=False,
+                         layout="csv")
+    return root / "annotations.csv"
+
+
+@pytest.fixture(scope="session")
 def trained_models(tiny_deam: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Both models trained for 2 epochs on the tiny corpus by the real scripts' code."""
     from emoreco.cli import main_arousal, main_valence

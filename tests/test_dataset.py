@@ -139,7 +139,7 @@ def test_window_sets_align_with_annotations(tiny_deam, tmp_path):
     for target, per_clip, per_full in (("arousal", 58, 118), ("valence", 60, 120)):
         corpus = load_corpus(locate_deam(tiny_deam), target)
         extract_corpus(corpus.audio, PARAMS, cache, n_jobs=1, progress=False)
-        windows = build_window_set(TARGETS[target], LabelledSongs(corpus, cache), PARAMS,
+        windows = build_window_set(TARGETS[target], LabelledSongs.single(corpus, cache), PARAMS,
                                    progress=False)
         ids, counts = np.unique(windows.song_ids, return_counts=True)
         assert counts[ids <= 2000].tolist() == [per_clip] * 6

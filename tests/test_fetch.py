@@ -16,6 +16,7 @@ import pytest
 from emoreco.cli import main_module
 from emoreco.data.layout import locate_deam
 from emoreco.data.provenance import corpus_provenance
+from emoreco.data.sources import CorpusSource, load_source
 
 DYNAMIC = "annotations/annotations averaged per song/dynamic (per second annotations)"
 
@@ -122,10 +123,10 @@ def test_fetch_unpacks_the_official_layout_and_a_rerun_downloads_nothing(officia
     assert len(list(paths.audio_dir.glob("*.mp3"))) == 3
     record = json.loads((dest / "emoreco_fetch.json").read_text())
     assert set(record["archives"]) == {"DEAM_Annotations.zip", "DEAM_audio.zip"}
-    data = corpus_provenance(paths.annotation_csv("arousal"), paths.audio_dir, 3)
+    data = corpus_provenance(load_source(CorpusSource("deam", dest), "arousal"), 3)
     assert data["official_deam_annotations"] is True  # matches the verified archive
     (paths.annotation_csv("arousal")).write_text("song_id,sample_15000ms\n2,0.1\n")
-    data = corpus_provenance(paths.annotation_csv("arousal"), paths.audio_dir, 1)
+    data = corpus_provenance(load_source(CorpusSource("deam", dest), "arousal"), 1)
     assert data["official_deam_annotations"] is False  # edited after unpacking
     count = len(server.requests)
     (paths.annotation_csv("arousal")).unlink()  # a missing file is fetched again ...
@@ -274,8 +275,7 @@ def test_a_damaged_fetch_record_is_set_aside_with_a_message(official_like, tmp_p
     assert _fetch(dest, manifest) == 0  # the kept archives are verified and unpacked again
     assert "emoreco_fetch.json: damaged fetch record" in caplog.text
     assert len(server.requests) == count and (dest / "emoreco_fetch.json.damaged").is_file()
-    data = corpus_provenance(locate_deam(dest).annotation_csv("arousal"),
-                             locate_deam(dest).audio_dir, 3)
+    data = corpus_provenance(load_source(CorpusSource("deam", dest), "arousal"), 3)
     assert data["official_deam_annotations"] is True
 
 

@@ -25,7 +25,7 @@ def test_onnx_outputs_equal_keras_outputs_on_real_feature_windows(target, tiny_d
                                                                   trained_models):
     models = trained_models / "models"
     keras_model, meta = load_model(models, target)
-    songs = LabelledSongs(load_corpus(locate_deam(tiny_deam), target),
+    songs = LabelledSongs.single(load_corpus(locate_deam(tiny_deam), target),
                           FeatureCache(trained_models / "cache", FeatureParams()))
     windows = build_window_set(TARGETS[target], songs, meta.feature_params, progress=False)
     inputs = meta.scaler.apply(windows.inputs)

@@ -21,7 +21,7 @@ from emoreco.training.fit import evaluate_model, train_and_evaluate
 
 def _songs(tiny_deam, trained_models, target):
     corpus = load_corpus(locate_deam(tiny_deam), target)
-    return LabelledSongs(corpus, FeatureCache(trained_models / "cache", FeatureParams()))
+    return LabelledSongs.single(corpus, FeatureCache(trained_models / "cache", FeatureParams()))
 
 
 @pytest.mark.parametrize("target", list(TARGETS))
@@ -32,7 +32,7 @@ def test_training_and_prediction_build_the_same_inputs_and_values(target, tiny_d
     model, meta = predictor.models[target], predictor.metas[target]
     songs = _songs(tiny_deam, trained_models, target)
     song_id = meta.song_ids["test"][0]
-    audio = songs.corpus.audio[song_id]
+    audio = songs.parts[0].corpus.audio[song_id]
 
     # inputs of the training examples == inputs that MAIN.py feeds the model
     train_inputs, _, train_times = song_examples(model.spec, songs.features(song_id),
@@ -81,8 +81,8 @@ def test_kfold_tests_every_song_once_and_never_on_its_training_songs(tiny_deam, 
         assert not ids["train"] & ids["validation"]
         assert fold["n_test_songs"] == len(ids["test"])
         tested.extend(ids["test"])
-    assert sorted(tested) == songs.corpus.song_ids  # every song tested exactly once
-    assert saved["n_test_songs"] == len(songs.corpus.song_ids)
+    assert sorted(tested) == songs.parts[0].corpus.song_ids  # every song tested exactly once
+    assert saved["n_test_songs"] == len(songs.parts[0].corpus.song_ids)
     assert outcome.meta.song_ids["test"] == []  # the saved model is refitted on all songs
 
 

@@ -54,7 +54,12 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("data")
     group.add_argument("--deam-dir", type=Path,
                        help="folder with the unzipped DEAM archives (MEMD_audio/, annotations/) "
-                            "or a data/ folder with annotations/arousal.csv, valence.csv")
+                            "or a data/ folder with annotations/arousal.csv, valence.csv; "
+                            "the same as --corpus deam:DIR")
+    group.add_argument("--corpus", action="append", default=[], metavar="KIND:PATH",
+                       help="a corpus to use, repeatable: deam:DIR, pmemo:DIR (the unpacked "
+                            "PMEmo2019) or csv:FILE (your own audio,time_s,arousal,valence "
+                            "CSV; audio paths relative to its folder)")
     group.add_argument("--audio-dir", type=Path, help="audio folder (<song_id>.mp3 ...), "
                        "overrides the one found in --deam-dir")
     group.add_argument("--annotations-dir", type=Path,

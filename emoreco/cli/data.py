@@ -25,29 +25,38 @@ def extract_parser() -> argparse.ArgumentParser:
 
 
 def extract_main(args: argparse.Namespace) -> int:
-    """Fill the cache; exit 1 if no song could be read."""
+    """Fill the cache for every corpus; exit 1 if no song could be read."""
     from emoreco.core.extras import require
 
     require("pandas", "training", "reading annotations")  # before the modules that use it
     from emoreco.data.extraction import prepare_corpus
-    from emoreco.data.layout import locate_deam
+    from emoreco.data.sources import corpus_sources
 
-    paths = locate_deam(args.deam_dir, args.audio_dir, args.annotations_dir)
-    prepared = prepare_corpus(paths, args.target, dataclass_from_args(FeatureParams, args),
-                              args.cache_dir, args.jobs, not args.quiet, args.scheduler)
-    cached = len(prepared.corpus.audio) - len(prepared.failures)
-    log.info("%d songs cached in %s and %s", cached, prepared.cache.mfcc_root,
-             prepared.cache.chroma_root)
-    return 1 if prepared.failures and not cached else 0
+    params = dataclass_from_args(FeatureParams, args)
+    cached = 0
+    for source in corpus_sources(args.deam_dir, args.corpus, args.audio_dir,
+                                 args.annotations_dir):
+        prepared = prepare_corpus(source, args.target, params, args.cache_dir, args.jobs,
+                                  not args.quiet, args.scheduler)
+        count = len(prepared.corpus.audio) - len(prepared.failures)
+        log.info("%s: %d songs cached in %s and %s", source, count, prepared.cache.mfcc_root,
+                 prepared.cache.chroma_root)
+        cached += count
+    return 0 if cached else 1
 
 
 def demo_parser() -> argparse.ArgumentParser:
     """Options of ``python -m emoreco demo``."""
     parser = argparse.ArgumentParser(
         prog="python -m emoreco demo",
-        description="Write a synthetic corpus in the official DEAM layout, with known "
-                    "emotion curves and label noise, plus unannotated songs to predict.")
+        description="Write a synthetic corpus in the official DEAM layout (or PMEmo's, or "
+                    "a user's CSV), with known emotion curves and label noise, plus "
+                    "unannotated songs to predict.")
     parser.add_argument("--out", type=Path, default=DEFAULT_DATA / "demo_deam")
+    parser.add_argument("--layout", choices=("deam", "pmemo", "csv"), default="deam",
+                        help="the corpus kind to write: deam (MEMD_audio/, annotations/), "
+                             "pmemo (PMEmo2019/), csv (annotations.csv and its songs) "
+                             "(default: deam)")
     parser.add_argument("--test-songs-dir", type=Path, default=DEFAULT_DATA / "test_songs")
     parser.add_argument("--clips", type=int, default=80, help="45-s songs (default: 80)")
     parser.add_argument("--full-songs", type=int, default=4, help="75-s songs (default: 4)")
@@ -83,10 +92,11 @@ def demo_main(args: argparse.Namespace) -> int:
         log.info("%s already holds a demo corpus (use --force to rewrite it)", args.out)
         return 0
     truth = generate_demo_corpus(args.out, args.clips, args.full_songs, args.label_noise,
-                                 args.seed, args.test_songs_dir, args.test_songs, args.jobs,
-                                 progress=not args.quiet)
-    log.info("demo corpus of %d songs in %s; RMSE floors: arousal %.4f, valence %.4f",
-             truth["n_songs"], args.out, truth["arousal_rmse_floor"],
+                                 args.seed, args.test_songs_dir if args.test_songs else None,
+                                 args.test_songs, args.jobs, progress=not args.quiet,
+                                 layout=args.layout)
+    log.info("demo corpus (%s layout) of %d songs in %s; RMSE floors: arousal %.4f, valence %.4f",
+             args.layout, truth["n_songs"], args.out, truth["arousal_rmse_floor"],
              truth["valence_rmse_floor"])
     return 0
 

@@ -8,8 +8,10 @@ from pathlib import Path
 from emoreco.cli.common import DEFAULT_MODELS, DEFAULT_RESULTS, add_data_options, log
 from emoreco.core.config import (FeatureParams, TrainParams, add_dataclass_arguments,
                                  dataclass_from_args)
+from emoreco.data.sources import CorpusSource, corpus_sources
 from emoreco.model.files import check_free
 from emoreco.model.targets import get_target
+from emoreco.training.split import check_protocol
 
 
 def training_parser(target: str) -> argparse.ArgumentParser:
@@ -17,9 +19,13 @@ def training_parser(target: str) -> argparse.ArgumentParser:
     spec = get_target(target)
     parser = argparse.ArgumentParser(
         prog=f"MAIN_{target}.py",
-        description=f"Train and evaluate the {target} model ({spec.model_summary}) on DEAM "
-                    "or the demo corpus; save it under --models-dir for MAIN.py.")
+        description=f"Train and evaluate the {target} model ({spec.model_summary}) on DEAM, "
+                    "PMEmo, your own annotations or the demo corpus; save it under "
+                    "--models-dir for MAIN.py.")
     add_data_options(parser)
+    parser.add_argument("--test-corpus", metavar="KIND:PATH",
+                        help="cross-corpus evaluation: train on every song of the corpora "
+                             "and evaluate on every song of this one")
     output = parser.add_argument_group("output")
     output.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS)
     output.add_argument("--name", default=target, help=f"model file name stem (default: {target})")
@@ -34,7 +40,11 @@ def training_parser(target: str) -> argparse.ArgumentParser:
 
 def validate_training_args(args: argparse.Namespace) -> None:
     """Build the parameter dataclasses (raising on conflicts) and refuse to replace a model."""
-    args.train_params = dataclass_from_args(TrainParams, args)
+    args.sources = corpus_sources(args.deam_dir, args.corpus, args.audio_dir,
+                                  args.annotations_dir)
+    args.test_source = (CorpusSource.parse(args.test_corpus) if args.test_corpus else None)
+    args.train_params = check_protocol(dataclass_from_args(TrainParams, args), args.sources,
+                                       args.test_source)
     args.feature_params = dataclass_from_args(FeatureParams, args)
     check_free(args.models_dir, args.name, args.overwrite)
 
@@ -49,8 +59,8 @@ def train_main(args: argparse.Namespace, target: str) -> int:
     require_training()  # one line naming the extra, before modules that import its libraries
     from emoreco.training.run import train
 
-    outcome = train(target, args.deam_dir, audio_dir=args.audio_dir,
-                    annotations_dir=args.annotations_dir, models_dir=args.models_dir,
+    outcome = train(target, corpora=args.sources, test_corpus=args.test_source,
+                    models_dir=args.models_dir,
                     name=args.name, cache_dir=args.cache_dir, plots_dir=args.plots_dir,
                     feature_params=args.feature_params, train_params=args.train_params,
                     jobs=args.jobs, scheduler=args.scheduler, overwrite=args.overwrite,
@@ -59,7 +69,12 @@ def train_main(args: argparse.Namespace, target: str) -> int:
     metrics = outcome.meta.metrics
     log.info("%s test metrics (%s protocol):", target, args.train_params.protocol)
     for key, value in metrics.items():
-        if key != "folds":
+        if key == "per_corpus":
+            for label, values in value.items():
+                log.info("  %s: %s", label, ", ".join(
+                    f"{k} {v:.4f}" for k, v in values.items()
+                    if k in ("rmse", "baseline_rmse", "pearson_per_song_mean", "ccc", "bias")))
+        elif key != "folds":
             log.info("  %-24s %s", key, f"{value:.4f}" if isinstance(value, float) else value)
     log.info("loss curves: %s", args.plots_dir / f"loss_{args.name}.png")
     return 0

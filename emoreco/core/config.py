@@ -174,7 +174,7 @@ class FeatureParams:
         return cls(**{k: v for k, v in record.items() if k in names})
 
 
-PROTOCOLS = ("split", "kfold", "mediaeval")
+PROTOCOLS = ("split", "kfold", "mediaeval", "cross-corpus")
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,11 @@ class TrainParams:
     seed: int = 2017
     test_fraction: float = 0.2
     val_fraction: float = 0.15
-    protocol: str = field(default="split", metadata={"choices": PROTOCOLS})
+    protocol: str = field(default="split", metadata={
+        "choices": PROTOCOLS,
+        "help": "split: random song split; kfold: n_folds folds over songs; mediaeval: "
+                "DEAM ids <= 2000 vs 2001-2058; cross-corpus: all songs of the training "
+                "corpora vs every song of --test-corpus (what --test-corpus sets)"})
     n_folds: int = 5
     augment: bool = field(default=True, metadata={
         "help": "apply the target's training augmentation (valence: random transposition "

@@ -44,7 +44,14 @@ class AnnotationSeries:
         return float(self.times_s[1] - self.times_s[0]) if len(self.times_s) > 1 else 0.0
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+def read_annotation_csv(path: Path) -> pd.DataFrame:
+    """A CSV as text cells (quoted commas kept, header names stripped).
+
+    Raises
+    ------
+    AnnotationError
+        Missing or unreadable file, naming it.
+    """
     if not path.is_file():
         raise AnnotationError(f"{path}: annotation file not found")
     try:
@@ -94,7 +101,7 @@ def load_dynamic_annotations(path: str | Path) -> dict[int, AnnotationSeries]:
         the file and the line.
     """
     path = Path(path)
-    frame = _read_csv(path)
+    frame = read_annotation_csv(path)
     if not len(frame.columns) or frame.columns[0] != "song_id":
         first = frame.columns[0] if len(frame.columns) else ""
         raise AnnotationError(
@@ -170,7 +177,7 @@ def load_static_annotations(path: str | Path) -> pd.DataFrame:
         ``arousal_mean`` on the 1-9 scale.
     """
     path = Path(path)
-    frame = _read_csv(path)
+    frame = read_annotation_csv(path)
     frame.columns = [name.replace(" ", "") for name in frame.columns]
     required = ("song_id", "valence_mean", "arousal_mean")
     missing = [name for name in required if name not in frame.columns]

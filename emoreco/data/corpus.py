@@ -22,12 +22,19 @@ class Corpus:
         Only songs that also have audio.
     missing_audio, missing_annotations : list of int
         Annotated songs without audio, and audio files without annotations.
+    names : dict of int to str
+        Display names of songs whose id the program assigned (``csv`` corpora).
     """
 
     audio: dict[int, Path]
     annotations: dict[int, AnnotationSeries]
     missing_audio: list[int] = field(default_factory=list)
     missing_annotations: list[int] = field(default_factory=list)
+    names: dict[int, str] = field(default_factory=dict)
+
+    def name(self, song_id: int) -> str:
+        """How the user knows the song: its file in a CSV corpus, else its id."""
+        return self.names.get(song_id, str(song_id))
 
     @property
     def song_ids(self) -> list[int]:
@@ -39,11 +46,14 @@ class Corpus:
         lines = [f"{len(self.annotations)} songs with audio and annotations"]
         if self.missing_audio:
             lines.append(f"{len(self.missing_audio)} annotated songs have no audio "
-                         f"(e.g. {self.missing_audio[:5]}); skipped")
+                         f"(e.g. {self._examples(self.missing_audio)}); skipped")
         if self.missing_annotations:
             lines.append(f"{len(self.missing_annotations)} audio files have no annotations "
-                         f"(e.g. {self.missing_annotations[:5]}); skipped")
+                         f"(e.g. {self._examples(self.missing_annotations)}); skipped")
         return "\n".join(lines)
+
+    def _examples(self, song_ids: list[int]) -> str:
+        return ", ".join(self.name(i) for i in song_ids[:5])
 
 
 def load_corpus(paths: DeamPaths, target: str) -> Corpus:

@@ -18,7 +18,7 @@ valence (one annotation per target). These floors are written to ``demo_truth.js
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -134,10 +134,12 @@ def plan_songs(n_clips: int, n_full_songs: int, seed: int, clip_s: float = 45.0,
 
 
 def annotate(song: DemoSong, curve: np.ndarray, noise_std: float,
-             rng: np.random.Generator) -> AnnotationSeries:
-    """DEAM-style 2 Hz annotation from 15 s to the end: curve plus Gaussian label noise."""
-    count = int(round((song.duration_s - ANNOTATION_START_S) / ANNOTATION_STEP_S))
-    times = ANNOTATION_START_S + ANNOTATION_STEP_S * np.arange(count)
+             rng: np.random.Generator, start_s: float = ANNOTATION_START_S
+             ) -> AnnotationSeries:
+    """2 Hz annotation from ``start_s`` (DEAM's 15 s) to the end: curve plus Gaussian label
+    noise, clipped to [-1, 1]."""
+    count = int(round((song.duration_s - start_s) / ANNOTATION_STEP_S))
+    times = start_s + ANNOTATION_STEP_S * np.arange(count)
     values = curve_at(curve, times) + rng.normal(0.0, noise_std, size=count)
     return AnnotationSeries(song.song_id, times, np.clip(values, -1.0, 1.0))
 
@@ -192,18 +194,81 @@ def _write_static(folder: Path, songs: list[DemoSong]) -> None:
 
 TEST_SONG_FORMATS = ((".mp3", 44100, 1), (".wav", 22050, 2), (".flac", 48000, 1),
                      (".ogg", 32000, 2))
+LAYOUTS = ("deam", "pmemo", "csv")
+PMEMO_START_S = 15.5  # PMEmo's frameTime starts here
+CSV_AUDIO = Path("my songs")  # a space, as users' folders have
+
+
+def _pmemo_layout(out_dir: Path, songs: list[DemoSong]) -> list[tuple]:
+    """PMEmo2019's files for ``songs`` (ids 1..n): chorus clips to render, metadata with
+    quoted commas; returns the render jobs."""
+    from emoreco.data.pmemo import AUDIO, METADATA, ROOT_NAME
+
+    root = out_dir / ROOT_NAME
+    (root / AUDIO).mkdir(parents=True, exist_ok=True)
+    rows = ["musicId,fileName,title,artist,album,duration,chorus_start_time,chorus_end_time"]
+    for song in songs:
+        rows.append(f'{song.song_id},{song.song_id}.mp3,"Chorus {song.song_id}, live",'
+                    f'"Demo, the band","Synthetic, vol. 1",{song.duration_s + 60:.1f},'
+                    f'"00:30",{30 + song.duration_s:.1f}')
+    (root / METADATA).write_text("\n".join(rows) + "\n")
+    return [(song, root / AUDIO / f"{song.song_id}.mp3") for song in songs]
+
+
+def _write_pmemo_annotations(out_dir: Path, songs: list[DemoSong], noise_std: float,
+                             rng: np.random.Generator) -> None:
+    """``dynamic_annotations.csv`` (values in [0, 1], frameTime from 15.5 s), its ``_std``
+    file and the static files, as PMEmo2019 has them."""
+    from emoreco.data.pmemo import DYNAMIC, ROOT_NAME
+
+    folder = (out_dir / ROOT_NAME / DYNAMIC).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    mean_rows = ["musicId,frameTime,Arousal(mean),Valence(mean)"]
+    std_rows = ["musicId,frameTime,Arousal(std),Valence(std)"]
+    static_rows = ["musicId,Arousal(mean),Valence(mean)"]
+    for song in songs:
+        arousal, valence = (annotate(song, curve, noise_std, rng, PMEMO_START_S)
+                            for curve in (song.arousal, song.valence))
+        for time_s, a, v in zip(arousal.times_s, arousal.values, valence.values):
+            mean_rows.append(f"{song.song_id},{time_s:g},{(a + 1) / 2:.6f},{(v + 1) / 2:.6f}")
+            std_rows.append(f"{song.song_id},{time_s:g},{noise_std / 2:.4f},{noise_std / 2:.4f}")
+        static_rows.append(f"{song.song_id},{(np.mean(song.arousal) + 1) / 2:.4f},"
+                           f"{(np.mean(song.valence) + 1) / 2:.4f}")
+    (folder / "dynamic_annotations.csv").write_text("\n".join(mean_rows) + "\n")
+    (folder / "dynamic_annotations_std.csv").write_text("\n".join(std_rows) + "\n")
+    (folder / "static_annotations.csv").write_text("\n".join(static_rows) + "\n")
+
+
+def _csv_name(song: DemoSong) -> str:
+    return (CSV_AUDIO / f"song {song.song_id:03d}.wav").as_posix()
+
+
+def _write_csv_annotations(out_dir: Path, songs: list[DemoSong], noise_std: float,
+                           rng: np.random.Generator) -> None:
+    """The user's long CSV (``annotations.csv``): annotated from 0 s."""
+    rows = ["audio,time_s,arousal,valence"]
+    for song in songs:
+        arousal, valence = (annotate(song, curve, noise_std, rng, 0.0)
+                            for curve in (song.arousal, song.valence))
+        rows += [f"{_csv_name(song)},{t:g},{a:.6f},{v:.6f}"
+                 for t, a, v in zip(arousal.times_s, arousal.values, valence.values)]
+    (out_dir / "annotations.csv").write_text("\n".join(rows) + "\n")
 
 
 def generate_demo_corpus(out_dir: str | Path, n_clips: int = 80, n_full_songs: int = 4,
                          label_noise_std: float = 0.1, seed: int = 0,
                          test_songs_dir: str | Path | None = None, n_test_songs: int = 4,
-                         n_jobs: int = -1, progress: bool = True) -> dict:
-    """Write a DEAM-layout corpus (and optionally songs to predict) and return its truth.
+                         n_jobs: int = -1, progress: bool = True,
+                         layout: str = "deam") -> dict:
+    """Write a synthetic corpus (and optionally songs to predict) and return its truth.
 
     Parameters
     ----------
     out_dir : path
-        Receives ``MEMD_audio/<id>.mp3``, the ``annotations/`` tree and ``demo_truth.json``.
+        ``deam`` layout: ``MEMD_audio/<id>.mp3`` and the ``annotations/`` tree;
+        ``pmemo``: ``PMEmo2019/`` (``chorus/``, ``metadata.csv``, ``annotations/``, ids
+        1..n, values in [0, 1] from 15.5 s); ``csv``: ``annotations.csv`` (from 0 s) and
+        ``my songs/song NNN.wav``. Always ``demo_truth.json``.
     n_clips, n_full_songs : int
         45-s clips (ids in 2..2000) and 75-s "full songs" (ids from 2001).
     label_noise_std : float
@@ -211,6 +276,8 @@ def generate_demo_corpus(out_dir: str | Path, n_clips: int = 80, n_full_songs: i
     test_songs_dir : path, optional
         Also write ``n_test_songs`` unannotated songs in mixed formats, rates and channel
         counts (MP3, WAV, FLAC, OGG), with their true curves in ``demo_truth.json``.
+    layout : str
+        One of :data:`LAYOUTS`: the corpus kind to write.
 
     Returns
     -------
@@ -223,11 +290,22 @@ def generate_demo_corpus(out_dir: str | Path, n_clips: int = 80, n_full_songs: i
 
     if n_clips + n_full_songs < 1:
         raise ValueError("the demo corpus needs at least one song")
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; one of {LAYOUTS}")
     out_dir = Path(out_dir)
-    audio_dir = out_dir / OFFICIAL_AUDIO
-    audio_dir.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
     songs = plan_songs(n_clips, n_full_songs, seed)
-    jobs: list[tuple] = [(song, audio_dir / f"{song.song_id}.mp3") for song in songs]
+    jobs: list[tuple]
+    if layout == "pmemo":
+        songs = [replace(song, song_id=number) for number, song in enumerate(songs, start=1)]
+        jobs = _pmemo_layout(out_dir, songs)
+    elif layout == "csv":
+        (out_dir / CSV_AUDIO).mkdir(parents=True, exist_ok=True)
+        jobs = [(song, out_dir / _csv_name(song), 22050) for song in songs]
+    else:
+        audio_dir = out_dir / OFFICIAL_AUDIO
+        audio_dir.mkdir(parents=True, exist_ok=True)
+        jobs = [(song, audio_dir / f"{song.song_id}.mp3") for song in songs]
     extra: list[DemoSong] = []
     if test_songs_dir is not None:
         test_dir = Path(test_songs_dir)
@@ -242,11 +320,18 @@ def generate_demo_corpus(out_dir: str | Path, n_clips: int = 80, n_full_songs: i
             pass
 
     rng = np.random.default_rng(seed + 2)
-    for name in ("arousal", "valence"):
-        series = {s.song_id: annotate(s, getattr(s, name), label_noise_std, rng) for s in songs}
-        write_dynamic_annotations(out_dir / OFFICIAL_DYNAMIC / f"{name}.csv", series)
-    _write_static(out_dir / OFFICIAL_STATIC, songs)
+    if layout == "pmemo":
+        _write_pmemo_annotations(out_dir, songs, label_noise_std, rng)
+    elif layout == "csv":
+        _write_csv_annotations(out_dir, songs, label_noise_std, rng)
+    else:
+        for name in ("arousal", "valence"):
+            series = {s.song_id: annotate(s, getattr(s, name), label_noise_std, rng)
+                      for s in songs}
+            write_dynamic_annotations(out_dir / OFFICIAL_DYNAMIC / f"{name}.csv", series)
+        _write_static(out_dir / OFFICIAL_STATIC, songs)
     truth = {
+        "layout": layout,
         "label_noise_std": label_noise_std,
         "arousal_rmse_floor": label_noise_std / math.sqrt(3),
         "valence_rmse_floor": label_noise_std,

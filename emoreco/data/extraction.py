@@ -9,9 +9,9 @@ from pathlib import Path
 
 from emoreco.core.config import FeatureParams
 from emoreco.core.errors import EmorecoError
-from emoreco.data.corpus import Corpus, load_corpus
+from emoreco.data.corpus import Corpus
 from emoreco.data.feature_cache import FeatureCache, song_features
-from emoreco.data.layout import DeamPaths
+from emoreco.data.sources import CorpusSource, LoadedCorpus, load_source
 from emoreco.core.engine import open_engine
 
 log = logging.getLogger(__name__)
@@ -79,24 +79,30 @@ class PreparedCorpus:
     """A corpus located, matched to its annotations of one target, and its features
     cached: what training reads."""
 
-    paths: DeamPaths
-    corpus: Corpus
+    loaded: LoadedCorpus
     cache: FeatureCache
     failures: dict[int, str]
 
+    @property
+    def corpus(self) -> Corpus:
+        """The songs with audio and annotations."""
+        return self.loaded.corpus
 
-def prepare_corpus(paths: DeamPaths, target: str, params: FeatureParams,
+
+def prepare_corpus(source: CorpusSource, target: str, params: FeatureParams,
                    cache_dir: str | Path = "data", n_jobs: int = -1, progress: bool = True,
                    scheduler: str | None = None) -> PreparedCorpus:
     """Match ``target``'s annotations to the audio and fill the feature cache.
 
     Songs whose audio is unusable are listed in ``failures`` (and logged), not fatal.
     """
-    corpus = load_corpus(paths, target)
-    log.info("%s (%s)", corpus.summary(), paths.annotation_csv(target))
-    cache = FeatureCache(Path(cache_dir).resolve(), params)  # workers may run elsewhere
-    failures = extract_corpus(corpus.audio, params, cache, n_jobs, progress, scheduler)
+    loaded = load_source(source, target)
+    log.info("%s: %s (%s)", source, loaded.corpus.summary().replace("\n", "; "),
+             loaded.annotation_file)
+    # resolved: workers may run in another folder
+    cache = FeatureCache(Path(cache_dir).resolve(), params, loaded.cache_namespace)
+    failures = extract_corpus(loaded.corpus.audio, params, cache, n_jobs, progress, scheduler)
     if failures:
-        log.warning("%d song(s) skipped because their audio is unusable (listed above)",
-                    len(failures))
-    return PreparedCorpus(paths, corpus, cache, failures)
+        log.warning("%s: %d song(s) skipped because their audio is unusable (listed above)",
+                    source, len(failures))
+    return PreparedCorpus(loaded, cache, failures)

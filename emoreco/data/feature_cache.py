@@ -1,8 +1,9 @@
 """Song-level features cached on disk, checked against the audio they came from.
 
-Layout: ``<root>/DEAM_mfccs/<key>/<folder>/<id>.npy`` and the same under
+Layout: ``<root>/DEAM_mfccs/<key>/[<namespace>/]<folder>/<id>.npy`` and the same under
 ``DEAM_chroma``, where ``<key>`` hashes every audio feature parameter
-(:meth:`FeatureParams.cache_key`) and ``<folder>`` names the audio folder (its name and a
+(:meth:`FeatureParams.cache_key`), ``<namespace>`` separates corpora of other kinds than
+DEAM (``pmemo``, ``csv-<hash>``) and ``<folder>`` names the audio folder (its name and a
 hash of its absolute path), so two corpora sharing a cache never meet. Beside the MFCCs,
 ``<id>.source.json`` records the audio file's size, modification time (ns) and SHA-256.
 An entry is used only if the file still has that size and time, or, when either
@@ -50,14 +51,17 @@ def folder_tag(folder: Path) -> str:
 class FeatureCache:
     """Features cached per song and audio folder, valid only for unchanged audio."""
 
-    def __init__(self, root: str | Path, params: FeatureParams) -> None:
+    def __init__(self, root: str | Path, params: FeatureParams, namespace: str = "") -> None:
+        """``namespace``: a subfolder only one corpus uses (``pmemo``, ``csv-<hash>``), so
+        that song ids of different corpora never share an entry; "" for DEAM."""
         self.params = params
+        self.namespace = namespace
         key = params.cache_key()
         self.mfcc_root = Path(root) / "DEAM_mfccs" / key
         self.chroma_root = Path(root) / "DEAM_chroma" / key
 
     def _paths(self, song_id: int, audio_path: Path) -> tuple[Path, Path, Path]:
-        tag = folder_tag(audio_path.parent)
+        tag = Path(self.namespace, folder_tag(audio_path.parent))
         mfcc_dir = self.mfcc_root / tag
         return (mfcc_dir / f"{song_id}.npy", self.chroma_root / tag / f"{song_id}.npy",
                 mfcc_dir / f"{song_id}.source.json")

@@ -10,16 +10,21 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emoreco.core.checks import is_relative_path, is_sha256
 from emoreco.core.digest import sha256_of
 from emoreco.core.errors import EmorecoError
 
+if TYPE_CHECKING:  # sources reads annotations with pandas, which prediction goes without
+    from emoreco.data.sources import LoadedCorpus
+
 log = logging.getLogger(__name__)
 
 DEMO_MARKER = "demo_truth.json"
 FETCH_RECORD = "emoreco_fetch.json"
+KIND_PHRASES = {"deam": "a DEAM-layout corpus", "pmemo": "a PMEmo corpus",
+                "csv": "your own annotations (csv corpus)"}
 HOW_TO_TRAIN_ON_DEAM = ("train on DEAM with `make deam`, or `python -m emoreco fetch-deam "
                         "--dest ~/DEAM` then `python MAIN_arousal.py --deam-dir ~/DEAM` and "
                         "`python MAIN_valence.py --deam-dir ~/DEAM`")
@@ -60,47 +65,79 @@ def _find_upwards(start: Path, name: str, levels: int = 4) -> Path | None:
     return None
 
 
-def corpus_provenance(annotation_csv: Path, audio_dir: Path, n_songs: int) -> dict[str, Any]:
-    """The record stored in a model's metadata (``ModelMeta.data``).
+def corpus_provenance(loaded: LoadedCorpus, n_songs: int) -> dict[str, Any]:
+    """What one corpus contributed to a model: recorded in its metadata.
 
+    ``kind``, ``annotations`` (file), ``annotations_sha256``, ``audio_dir``, ``n_songs``,
+    ``values`` and ``times`` (how the kind's annotations were mapped), ``demo_corpus``;
     ``official_deam_annotations`` is True when the file matches what ``fetch-deam``
     unpacked from the official archive, False when it differs from it, None when the
-    corpus was not fetched by ``fetch-deam`` (unknown).
+    corpus was not fetched by ``fetch-deam`` or is not DEAM (unknown).
     """
-    annotation_csv = annotation_csv.resolve()
-    digest = sha256_of(annotation_csv)
+    annotation_file = loaded.annotation_file.resolve()
+    digest = sha256_of(annotation_file)
     official: bool | None = None
-    record_path = _find_upwards(annotation_csv.parent, FETCH_RECORD)
+    record_path = (_find_upwards(annotation_file.parent, FETCH_RECORD)
+                   if loaded.source.kind == "deam" else None)
     if record_path is not None:
         try:
             record = read_fetch_record(record_path)
         except EmorecoError as exc:
             log.warning("%s; the annotations' origin is recorded as unknown", exc)
         else:
-            relative = annotation_csv.relative_to(record_path.parent.resolve()).as_posix()
+            relative = annotation_file.relative_to(record_path.parent.resolve()).as_posix()
             expected = record["files"].get(relative)
             official = None if expected is None else expected == digest
     return {
-        "annotations": str(annotation_csv),
+        "kind": loaded.source.kind,
+        "annotations": str(annotation_file),
         "annotations_sha256": digest,
-        "audio_dir": str(audio_dir.resolve()),
+        "audio_dir": str(loaded.audio_dir.resolve()),
         "n_songs": n_songs,
-        "demo_corpus": _find_upwards(annotation_csv.parent, DEMO_MARKER) is not None,
+        "values": loaded.value_mapping,
+        "times": loaded.time_mapping,
+        "demo_corpus": _find_upwards(annotation_file.parent, DEMO_MARKER) is not None,
         "official_deam_annotations": official,
     }
+
+
+def training_provenance(corpora: dict[str, dict[str, Any]],
+                        test_corpus: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The record of a model (``ModelMeta.data``) from its corpora's records.
+
+    ``corpora`` maps each training corpus' label to its :func:`corpus_provenance`; with a
+    single corpus its fields are also at the top level, as models trained on one DEAM
+    corpus have always had them. ``demo_corpus`` is True when any training corpus is the
+    demo's; ``test_corpus`` is the cross-corpus evaluation's, or None.
+    """
+    records = list(corpora.values())
+    single = records[0] if len(records) == 1 else {}
+    return {**single, "n_songs": sum(int(r["n_songs"]) for r in records),
+            "demo_corpus": any(bool(r.get("demo_corpus")) for r in records),
+            "corpora": corpora, "test_corpus": test_corpus}
+
+
+def _describe_one(data: dict[str, Any]) -> str:
+    kind = data.get("kind", "deam")
+    phrase = ("the synthetic DEMO corpus" if data.get("demo_corpus") else
+              {True: "the official DEAM annotations (verified)",
+               False: "annotations that differ from the official DEAM archive",
+               }.get(data.get("official_deam_annotations"), KIND_PHRASES.get(
+                   kind, "a corpus of unknown kind")))
+    where = data.get("audio_dir")
+    place = f" in {Path(where).parent}" if isinstance(where, str) and where else ""
+    return f"{phrase}, {data.get('n_songs', '?')} songs{place}"
 
 
 def describe(data: dict[str, Any]) -> str:
     """One phrase: what a model with this record was trained on."""
     if not data:
         return "an unrecorded corpus (model saved before provenance was recorded)"
-    kind = ("the synthetic DEMO corpus" if data.get("demo_corpus") else
-            {True: "the official DEAM annotations (verified)",
-             False: "annotations that differ from the official DEAM archive",
-             }.get(data.get("official_deam_annotations"), "a DEAM-layout corpus"))
-    where = data.get("audio_dir")
-    place = f" in {Path(where).parent}" if isinstance(where, str) and where else ""
-    return f"{kind}, {data.get('n_songs', '?')} songs{place}"
+    corpora = data.get("corpora")
+    if isinstance(corpora, dict) and len(corpora) > 1:
+        return " + ".join(f"{label}: {_describe_one(record)}" for label, record in
+                          corpora.items() if isinstance(record, dict))
+    return _describe_one(data)
 
 
 def demo_warning(data_records: list[dict[str, Any]]) -> str | None:

@@ -41,8 +41,9 @@ def evaluate(truth: np.ndarray, prediction: np.ndarray, song_ids: np.ndarray,
     -------
     dict
         ``rmse``, ``rmse_per_song_mean``, ``pearson_per_song_mean`` (MediaEval's; songs
-        with a constant series are left out), ``ccc``, ``baseline_rmse``,
-        ``n_test_songs``, ``n_test_windows``.
+        with a constant series are left out), ``ccc``, ``bias`` (mean of prediction minus
+        truth: a model that reads a corpus as calmer or sadder than its annotators did),
+        ``baseline_rmse``, ``n_test_songs``, ``n_test_windows``.
     """
     songs = np.unique(song_ids)
     per_song_rmse = [rmse(truth[song_ids == s], prediction[song_ids == s]) for s in songs]
@@ -54,6 +55,7 @@ def evaluate(truth: np.ndarray, prediction: np.ndarray, song_ids: np.ndarray,
         "pearson_per_song_mean": (float(np.nanmean(per_song_r))
                                   if np.isfinite(per_song_r).any() else float("nan")),
         "ccc": ccc(truth, prediction),
+        "bias": float(np.mean(np.asarray(prediction, float) - np.asarray(truth, float))),
         "baseline_rmse": rmse(truth, np.full_like(truth, train_mean, dtype=float)),
         "n_test_songs": int(len(songs)),
         "n_test_windows": int(len(truth)),

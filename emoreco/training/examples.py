@@ -55,26 +55,82 @@ class WindowSet:
                          self.times_s[order])
 
 
-@dataclass(frozen=True)
-class LabelledSongs:
-    """The songs of a corpus with their cached features, read one song at a time."""
+KEY_STRIDE = 1_000_000_000  # a song's key: its corpus' index * KEY_STRIDE + its id there
 
+
+@dataclass(frozen=True)
+class CorpusSongs:
+    """One corpus of a training run: its label (``deam``, ``pmemo``, ``csv-2``), its songs
+    and the feature cache that holds them."""
+
+    label: str
     corpus: Corpus
     cache: FeatureCache
 
-    def features(self, song_id: int) -> SongFeatures:
+
+@dataclass(frozen=True)
+class LabelledSongs:
+    """The songs of one or more corpora with their cached features, read one song at a time.
+
+    A song is known by its *key*: ``corpus index * KEY_STRIDE + id in the corpus``, so the
+    first corpus' keys are its own ids (DEAM's song ids stay what they are in the
+    metadata) and, e.g., key 1000000012 is song 12 of the second corpus.
+    """
+
+    parts: tuple[CorpusSongs, ...]
+
+    def __post_init__(self) -> None:
+        for part in self.parts:
+            bad = [i for i in part.corpus.annotations if not 0 <= i < KEY_STRIDE]
+            if bad:
+                raise DataLayoutError(f"{part.label}: song id {bad[0]} is outside "
+                                      f"0-{KEY_STRIDE - 1}")
+
+    @classmethod
+    def single(cls, corpus: Corpus, cache: FeatureCache, label: str = "deam"
+               ) -> "LabelledSongs":
+        """The songs of one corpus (keys are its song ids)."""
+        return cls((CorpusSongs(label, corpus, cache),))
+
+    def keys(self, label: str | None = None) -> list[int]:
+        """Keys of every song (or of the corpus ``label``), in corpus order then id order."""
+        return [index * KEY_STRIDE + song_id for index, part in enumerate(self.parts)
+                if label in (None, part.label) for song_id in part.corpus.song_ids]
+
+    def _locate(self, key: int) -> tuple[CorpusSongs, int]:
+        index, song_id = divmod(int(key), KEY_STRIDE)
+        return self.parts[index], song_id
+
+    def label(self, key: int) -> str:
+        """The label of the song's corpus."""
+        return self._locate(key)[0].label
+
+    def name(self, key: int) -> str:
+        """How the user knows the song: ``label:id`` or ``label:file``."""
+        part, song_id = self._locate(key)
+        return f"{part.label}:{part.corpus.name(song_id)}"
+
+    def strata(self, keys: Iterable[int]) -> list[np.ndarray]:
+        """``keys`` grouped by corpus (one sorted array per corpus that has any)."""
+        keys = np.unique(np.asarray(list(keys), dtype=np.int64))
+        groups = keys // KEY_STRIDE
+        return [keys[groups == group] for group in np.unique(groups)]
+
+    def features(self, key: int) -> SongFeatures:
         """Cached features of one song (extraction must have run)."""
-        audio_path = self.corpus.audio[song_id]
-        features = self.cache.load(song_id, audio_path)
+        part, song_id = self._locate(key)
+        audio_path = part.corpus.audio[song_id]
+        features = part.cache.load(song_id, audio_path)
         if features is None:
-            raise DataLayoutError(f"song {song_id}: no usable cached features "
-                                  f"({self.cache.check(song_id, audio_path) or 'corrupt'}); "
+            raise DataLayoutError(f"song {self.name(key)}: no usable cached features "
+                                  f"({part.cache.check(song_id, audio_path) or 'corrupt'}); "
                                   "extract the corpus again")
         return features
 
-    def annotation(self, song_id: int) -> AnnotationSeries:
+    def annotation(self, key: int) -> AnnotationSeries:
         """The song's annotation series for the corpus' target."""
-        return self.corpus.annotations[song_id]
+        part, song_id = self._locate(key)
+        return part.corpus.annotations[song_id]
 
 
 def annotated_targets(spec: TargetSpec, annotation: AnnotationSeries, times_s: np.ndarray,
@@ -114,22 +170,24 @@ def song_examples(spec: TargetSpec, features: SongFeatures, annotation: Annotati
 
 
 def build_window_set(spec: TargetSpec, songs: LabelledSongs, params: FeatureParams,
-                     skip: set[int] | None = None, progress: bool = True) -> WindowSet:
-    """Assemble training arrays from cached features for every song not in ``skip``."""
+                     skip: set[int] | None = None, progress: bool = True,
+                     keys: Iterable[int] | None = None) -> WindowSet:
+    """Assemble training arrays from cached features for the songs ``keys`` (default:
+    all) that are not in ``skip``; ``song_ids`` of the result are song keys."""
     from tqdm import tqdm
 
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
-    for song_id in tqdm(songs.corpus.song_ids, desc=f"{spec.name} windows", unit="song",
-                        disable=not progress):
-        if skip and song_id in skip:
+    for key in tqdm(list(songs.keys() if keys is None else keys), desc=f"{spec.name} windows",
+                    unit="song", disable=not progress):
+        if skip and key in skip:
             continue
-        inputs, targets, times = song_examples(spec, songs.features(song_id),
-                                               songs.annotation(song_id), params)
+        inputs, targets, times = song_examples(spec, songs.features(key),
+                                               songs.annotation(key), params)
         if len(targets):
-            parts.append((inputs, targets, times, song_id))
+            parts.append((inputs, targets, times, key))
         else:
             log.warning("song %s: no %s window is covered by annotations; skipped",
-                        song_id, spec.name)
+                        songs.name(key), spec.name)
     if not parts:
         raise DataLayoutError("no usable song: every song failed or has no covered window")
     return WindowSet(

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from emoreco.core.config import FeatureParams, TrainParams
+from emoreco.core.errors import ConfigError
 from emoreco.training.examples import LabelledSongs, WindowSet, annotated_targets
 from emoreco.model.metrics import evaluate
 from emoreco.model.meta import ModelMeta
@@ -26,11 +27,12 @@ from emoreco.core.atomic import write_json
 from emoreco.model.files import ModelFiles, save_model
 from emoreco.model.scaler import Scaler
 from emoreco.model.scoring import ScaledModel, song_curve
-from emoreco.training.split import kfold_songs, mediaeval_split, split_songs
+from emoreco.training.split import mediaeval_split, stratified_kfold, stratified_split
 from emoreco.model.targets import TargetSpec
 
 log = logging.getLogger(__name__)
-SUMMARY_METRICS = ("rmse", "rmse_per_song_mean", "pearson_per_song_mean", "ccc", "baseline_rmse")
+SUMMARY_METRICS = ("rmse", "rmse_per_song_mean", "pearson_per_song_mean", "ccc", "bias",
+                   "baseline_rmse")
 
 
 @dataclass
@@ -123,31 +125,42 @@ def fit_model(spec: TargetSpec, train: WindowSet, validation: WindowSet,
     return FitResult(model, scaler, losses, time.perf_counter() - started, augment is not None)
 
 
-def evaluate_model(model: ScaledModel, songs: LabelledSongs, song_ids: Iterable[int],
+def evaluate_model(model: ScaledModel, songs: LabelledSongs, song_keys: Iterable[int],
                    train_mean: float) -> Evaluation:
     """Score ``model`` on whole songs through :func:`~emoreco.model.scoring.song_curve`.
 
     Each song's curve is computed from ``params.start_s`` on, exactly as ``MAIN.py``
-    computes it; the times whose span the annotations cover are scored.
+    computes it; the times whose span the annotations cover are scored. When ``songs``
+    holds several corpora, ``metrics["per_corpus"]`` has the same metrics for each corpus
+    among the scored songs.
     """
     spec, params = model.spec, model.params
     parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
-    for song_id in song_ids:
-        curve = song_curve(str(song_id), songs.features(song_id), {spec.name: model},
+    for key in song_keys:
+        curve = song_curve(songs.name(key), songs.features(key), {spec.name: model},
                            start_s=params.start_s)
-        truth, keep = annotated_targets(spec, songs.annotation(song_id), curve.times_s, params)
-        parts.append((song_id, curve.times_s[keep], truth, curve.values[spec.name][keep]))
+        truth, keep = annotated_targets(spec, songs.annotation(key), curve.times_s, params)
+        parts.append((key, curve.times_s[keep], truth, curve.values[spec.name][keep]))
     ids = np.concatenate([np.full(len(p[1]), p[0], np.int64) for p in parts])
     times, truth, predicted = (np.concatenate([p[k] for p in parts]) for k in (1, 2, 3))
-    return Evaluation(evaluate(truth, predicted, ids, train_mean), ids, times, truth, predicted)
+    metrics: dict[str, Any] = evaluate(truth, predicted, ids, train_mean)
+    if len(songs.parts) > 1:
+        labels = np.array([songs.label(key) for key in ids])
+        metrics["per_corpus"] = {
+            label: evaluate(truth[labels == label], predicted[labels == label],
+                            ids[labels == label], train_mean)
+            for label in dict.fromkeys(labels.tolist())}
+    return Evaluation(metrics, ids, times, truth, predicted)
 
 
 def _fit_and_test(spec: TargetSpec, songs: LabelledSongs, windows: WindowSet,
                   params: FeatureParams, train_ids: np.ndarray, test_ids: np.ndarray,
                   train_params: TrainParams, verbose: int
                   ) -> tuple[FitResult, Evaluation | None, dict[str, list[int]]]:
-    """Carve validation songs from ``train_ids``, fit, and score on ``test_ids``."""
-    fit_ids, val_ids = split_songs(train_ids, train_params.val_fraction, train_params.seed + 1)
+    """Carve validation songs from ``train_ids`` (stratified by corpus), fit, and score on
+    ``test_ids``."""
+    fit_ids, val_ids = stratified_split(songs.strata(train_ids), train_params.val_fraction,
+                                        train_params.seed + 1)
     assert not set(fit_ids) & set(test_ids) and not set(val_ids) & set(test_ids)
     train_set = windows.subset(fit_ids)
     result = fit_model(spec, train_set, windows.subset(val_ids), train_params, verbose)
@@ -160,6 +173,7 @@ def _fit_and_test(spec: TargetSpec, songs: LabelledSongs, windows: WindowSet,
 
 
 def _mean_std(folds: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and std over folds of each summary metric (and of each corpus' metrics)."""
     summary: dict[str, Any] = {}
     for key in SUMMARY_METRICS:
         values = np.array([fold[key] for fold in folds], dtype=float)
@@ -167,6 +181,11 @@ def _mean_std(folds: list[dict[str, Any]]) -> dict[str, Any]:
         summary[f"{key}_std"] = float(np.nanstd(values))
     summary["n_test_songs"] = int(sum(fold["n_test_songs"] for fold in folds))
     summary["n_test_windows"] = int(sum(fold["n_test_windows"] for fold in folds))
+    labels = dict.fromkeys(label for fold in folds for label in fold.get("per_corpus", {}))
+    if labels:
+        summary["per_corpus"] = {
+            label: _mean_std([fold["per_corpus"][label] for fold in folds
+                              if label in fold["per_corpus"]]) for label in labels}
     return summary
 
 
@@ -182,13 +201,16 @@ class TrainingOutcome:
 def train_and_evaluate(spec: TargetSpec, songs: LabelledSongs, windows: WindowSet,
                        feature_params: FeatureParams, train_params: TrainParams,
                        models_dir: str | Path, name: str, verbose: int = 2,
-                       data: dict[str, Any] | None = None) -> TrainingOutcome:
+                       data: dict[str, Any] | None = None,
+                       test_keys: Iterable[int] = ()) -> TrainingOutcome:
     """Run the chosen protocol, then save the model, its metadata and metrics.
 
     Protocols: ``split`` (random song split, ``test_fraction``), ``kfold`` (``n_folds``
     folds over songs, mean and std reported, each fold's songs recorded; the saved model
     is then refitted on all songs), ``mediaeval`` (train on ids <= 2000, test on
-    2001-2058). ``data`` is the corpus' provenance, recorded in the metadata.
+    2001-2058), ``cross-corpus`` (train on every song of ``windows``, test on the songs
+    ``test_keys``, those of another corpus). Splits are stratified by corpus. ``data`` is
+    the corpora's provenance, recorded in the metadata.
     """
     song_ids = np.unique(windows.song_ids)
     seed = train_params.seed
@@ -196,7 +218,7 @@ def train_and_evaluate(spec: TargetSpec, songs: LabelledSongs, windows: WindowSe
     if train_params.protocol == "kfold":
         folds = []
         for number, (train_ids, test_ids) in enumerate(
-                kfold_songs(song_ids, train_params.n_folds, seed), start=1):
+                stratified_kfold(songs.strata(song_ids), train_params.n_folds, seed), start=1):
             log.info("fold %d/%d: %d training songs, %d test songs", number,
                      train_params.n_folds, len(train_ids), len(test_ids))
             _, fold_evaluation, fold_ids = _fit_and_test(
@@ -208,8 +230,15 @@ def train_and_evaluate(spec: TargetSpec, songs: LabelledSongs, windows: WindowSe
         result, evaluation, ids = _fit_and_test(spec, songs, windows, feature_params, song_ids,
                                                 np.zeros(0, np.int64), train_params, verbose)
     else:
-        train_ids, test_ids = (mediaeval_split(song_ids) if train_params.protocol == "mediaeval"
-                               else split_songs(song_ids, train_params.test_fraction, seed))
+        if train_params.protocol == "cross-corpus":
+            train_ids, test_ids = song_ids, np.unique(np.asarray(list(test_keys), np.int64))
+            if not len(test_ids):
+                raise ConfigError("the cross-corpus protocol needs test songs (--test-corpus)")
+        elif train_params.protocol == "mediaeval":
+            train_ids, test_ids = mediaeval_split(song_ids)
+        else:
+            train_ids, test_ids = stratified_split(songs.strata(song_ids),
+                                                   train_params.test_fraction, seed)
         result, evaluation, ids = _fit_and_test(spec, songs, windows, feature_params, train_ids,
                                                 test_ids, train_params, verbose)
         assert evaluation is not None

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from emoreco.core.config import TrainParams
 from emoreco.core.deam import FULL_SONG_IDS
 from emoreco.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from emoreco.data.sources import CorpusSource
 
 MEDIAEVAL_2015_FIRST_TEST_ID = FULL_SONG_IDS.start  # the 58 full songs of MediaEval 2015
 
@@ -71,3 +77,69 @@ def mediaeval_split(song_ids: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
         raise ConfigError("the MediaEval 2015 split needs songs with ids <= 2000 and ids "
                           f">= 2001; got {len(train)} and {len(test)}")
     return train, test
+
+
+def stratified_split(strata: list[np.ndarray], test_fraction: float,
+                     seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`split_songs` within each stratum (corpus), the sides joined: every corpus
+    gives the same share of its songs to the test side.
+
+    A single stratum gives exactly :func:`split_songs`'s split; a stratum of one song
+    stays on the training side.
+    """
+    if len(strata) == 1:
+        return split_songs(strata[0], test_fraction, seed)
+    sides: list[tuple[np.ndarray, np.ndarray]] = []
+    for number, ids in enumerate(strata):
+        if len(np.unique(ids)) < 2:
+            sides.append((np.unique(ids), np.zeros(0, np.int64)))
+        else:
+            sides.append(split_songs(ids, test_fraction, seed + number))
+    train = np.sort(np.concatenate([side[0] for side in sides]))
+    test = np.sort(np.concatenate([side[1] for side in sides]))
+    if not len(test):
+        raise ConfigError("no corpus has the 2 songs a split needs")
+    return train, test
+
+
+def stratified_kfold(strata: list[np.ndarray], n_folds: int,
+                     seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """K-fold over songs, stratified by corpus: each corpus' songs, shuffled, are dealt to
+    the folds in turn. A single stratum gives exactly :func:`kfold_songs`'s folds."""
+    if len(strata) == 1:
+        return kfold_songs(strata[0], n_folds, seed)
+    ids = _as_ids(np.concatenate(strata))
+    if not 2 <= n_folds <= len(ids):
+        raise ConfigError(f"n_folds must be between 2 and the number of songs ({len(ids)}), "
+                          f"got {n_folds}")
+    # songs dealt round-robin, corpus after corpus: each fold gets its share of each corpus
+    # and none is empty
+    dealt = np.concatenate([
+        stratum[np.random.default_rng(seed + number).permutation(len(stratum))]
+        for number, stratum in enumerate(np.unique(s) for s in strata)])
+    tests = [np.sort(dealt[fold::n_folds]) for fold in range(n_folds)]
+    return [(np.setdiff1d(ids, test), test) for test in tests]
+
+
+def check_protocol(train_params: TrainParams, sources: Sequence[CorpusSource],
+                   test_corpus: CorpusSource | None) -> TrainParams:
+    """The protocol the corpora allow: ``cross-corpus`` when there is a test corpus.
+
+    Raises
+    ------
+    ConfigError
+        ``--test-corpus`` with ``kfold`` or ``mediaeval``; ``cross-corpus`` without a
+        test corpus; ``mediaeval`` on anything but one DEAM corpus.
+    """
+    protocol = train_params.protocol
+    if test_corpus is not None:
+        if protocol not in ("split", "cross-corpus"):
+            raise ConfigError(f"--test-corpus evaluates on the test corpus: it cannot be "
+                              f"combined with --protocol {protocol}")
+        return replace(train_params, protocol="cross-corpus")
+    if protocol == "cross-corpus":
+        raise ConfigError("--protocol cross-corpus needs --test-corpus KIND:PATH")
+    if protocol == "mediaeval" and (len(sources) != 1 or sources[0].kind != "deam"):
+        raise ConfigError("--protocol mediaeval splits DEAM's song ids: it needs one deam "
+                          "corpus and no other")
+    return train_params
