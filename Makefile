@@ -46,7 +46,7 @@ deam: $(STAMP)
 	$(PY) MAIN_valence.py --deam-dir $(DEAM) --plots-dir $(README_FILES) --overwrite
 	$(PY) scripts/metrics_table.py models/arousal models/valence > $(README_FILES)/deam_metrics.md
 
-# Not one of the two set-up commands (about 20 minutes): the README's "Other corpora"
+# Not one of the two set-up commands (12 minutes here): the README's "Other corpora"
 # commands on generated corpora (a PMEmo2019-layout corpus and a user's CSV, beside the
 # demo DEAM corpus), and their metrics table for the README.
 CORPORA := data/corpora
@@ -73,6 +73,9 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 bench: $(STAMP)
+	$(PY) benchmarks/bench_vs_vibenet.py
+	$(PY) benchmarks/bench_decode.py
+	$(PY) benchmarks/bench_engines.py
 	$(PY) benchmarks/bench_features.py
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_predict.py

@@ -39,3 +39,31 @@ def linked_batch(folder: Path, songs: list[Path], count: int) -> Path:
     for number in range(count):
         os.link(songs[number % len(songs)], target / f"song{number:05d}.mp3")
     return target
+
+
+def encode_with_pyav(path: Path, samples, rate: int, codec: str, container: str,
+                     bit_rate: int = 96000) -> Path:
+    """Encode ``samples`` (channels, n) in [-1, 1] with FFmpeg through PyAV
+    (``codec``: libopus, aac, ...; ``container``: ogg, mp4, ...; ``bit_rate`` in bit/s)."""
+    import av
+    import numpy as np
+
+    layout = "stereo" if samples.shape[0] == 2 else "mono"
+    with av.open(str(path), "w", format=container) as sink:
+        stream = sink.add_stream(codec, rate=rate)
+        stream.layout, stream.bit_rate = layout, bit_rate
+        sample_format = stream.codec_context.format
+        integer = sample_format.name.rstrip("p") == "s16"
+        size = 960 * 4
+        for start in range(0, samples.shape[1], size):
+            chunk = samples[:, start:start + size]
+            chunk = (chunk * 32767).astype(np.int16) if integer else chunk.astype(np.float32)
+            data = chunk if sample_format.is_planar else chunk.T.reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data),
+                                               format=sample_format.name, layout=layout)
+            frame.sample_rate, frame.pts = rate, start
+            for packet in stream.encode(frame):
+                sink.mux(packet)
+        for packet in stream.encode(None):
+            sink.mux(packet)
+    return path

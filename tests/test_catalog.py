@@ -145,6 +145,22 @@ def test_a_local_cluster_and_a_remote_scheduler_give_the_curves_of_one_process(
         catalog / "reference" / "TestSongSummary.csv").song.tolist()
 
 
+def test_a_small_batch_runs_on_threads_with_the_curves_of_one_process(trained_models, tmp_path,
+                                                                      caplog):
+    _write_songs(tmp_path / "songs", 3, seconds=30.0)
+    caplog.set_level("INFO")
+    assert main_predict(_args(trained_models, tmp_path / "songs", tmp_path / "one",
+                              "--jobs", "1")) == 0
+    assert "threads of this process" not in caplog.text
+    assert main_predict(_args(trained_models, tmp_path / "songs", tmp_path / "auto")) == 0
+    threads = min(os.cpu_count() or 1, 3)  # one per core, no more than the songs
+    assert (f"{threads} threads of this process (3 songs" in caplog.text if threads > 1
+            else "threads of this process" not in caplog.text)
+    assert "Dask" not in caplog.text
+    _assert_same_curves(tmp_path / "auto" / "TestSongPredicted.csv",
+                        tmp_path / "one" / "TestSongPredicted.csv")
+
+
 def test_a_killed_run_resumes_where_it_stopped(catalog, trained_models, tmp_path):
     out = tmp_path / "out"
     args = _args(trained_models, catalog / "songs", out, "--jobs", "2", "--part-songs", "2")

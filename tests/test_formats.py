@@ -9,7 +9,7 @@ import soundfile
 import soxr
 
 from conftest import write_with_pyav
-from emoreco.audio.decode import load_audio
+from emoreco.audio.decode import decoders_for, load_audio
 from emoreco.core.errors import AudioError
 
 RATE = 44100
@@ -84,24 +84,54 @@ def test_the_audio_track_of_a_video_file(tmp_path, source):
     assert error < 0.1
 
 
-def test_soundfile_formats_still_take_the_fast_path(tmp_path, source, monkeypatch):
+def test_each_format_takes_the_decoder_measured_fastest(tmp_path, source, monkeypatch):
     import av
 
     def no_ffmpeg(*args, **kwargs):
-        raise AssertionError("FFmpeg was used for a file libsndfile reads")
+        raise AssertionError("FFmpeg was used for a file libsndfile decodes faster")
 
-    monkeypatch.setattr(av, "open", no_ffmpeg)
-    for name, subtype in (("a.wav", "PCM_16"), ("a.flac", "PCM_16"), ("a.ogg", "VORBIS"),
-                          ("a.aiff", "PCM_16")):
+    with monkeypatch.context() as patch:
+        patch.setattr(av, "open", no_ffmpeg)
+        for name in ("a.wav", "a.aiff"):
+            soundfile.write(tmp_path / name, source.T, RATE, subtype="PCM_16")
+            assert decoders_for(tmp_path / name)[0] == "sndfile"
+            assert len(load_audio(tmp_path / name, 12000)) == 36000
+
+    def no_sndfile(*args, **kwargs):
+        raise AssertionError("libsndfile was used for a file FFmpeg decodes faster")
+
+    for name, subtype in (("f.flac", "PCM_16"), ("v.ogg", "VORBIS"), ("m.mp3", "MPEG_LAYER_III")):
         soundfile.write(tmp_path / name, source.T, RATE, subtype=subtype)
-        assert len(load_audio(tmp_path / name, 12000)) == 36000
+    opus = np.stack([soxr.resample(c, RATE, 48000, quality="HQ") for c in source])
+    write_with_pyav(tmp_path / "o.opus", opus, 48000, "libopus", "ogg")
+    monkeypatch.setattr(soundfile, "SoundFile", no_sndfile)
+    for name in ("f.flac", "v.ogg", "m.mp3", "o.opus"):
+        assert decoders_for(tmp_path / name)[0] == "ffmpeg"
+        first = load_audio(tmp_path / name, 12000)
+        assert len(first) == 36000
+        # the same file gives the same samples
+        assert first.tobytes() == load_audio(tmp_path / name, 12000).tobytes()
+
+
+def test_the_other_decoder_reads_what_the_first_cannot(tmp_path, source, monkeypatch):
+    import av
+
+    path = tmp_path / "x.opus"  # FFmpeg first; here it cannot open the file, libsndfile can
+    soundfile.write(path, source.T, RATE, format="WAV", subtype="PCM_16")
+
+    def refuse(*args, **kwargs):
+        raise av.error.InvalidDataError(1094995529, "Invalid data found", str(path))
+
+    monkeypatch.setattr(av, "open", refuse)
+    decoded = load_audio(path, 12000)
+    assert decoded.tobytes() == load_audio(path, 12000, decoders=("sndfile",)).tobytes()
 
 
 def test_a_file_neither_decoder_reads_names_both_reasons(tmp_path):
     path = tmp_path / "noise.m4a"
     path.write_bytes(b"\x00\x01garbage" * 500)
-    with pytest.raises(AudioError, match=r"noise.m4a: cannot decode audio \(libsndfile: .*; "
-                                         r"FFmpeg: .*\)"):
+    with pytest.raises(AudioError, match=r"noise.m4a: cannot decode audio \(FFmpeg: .*; "
+                                         r"libsndfile: .*\)"):
         load_audio(path, 12000)
 
 

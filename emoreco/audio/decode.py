@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,8 @@ Decoded = tuple[int, int, Iterator[np.ndarray]]  # native rate, channels, (n, ch
 
 @contextlib.contextmanager
 def _soundfile_stream(path: Path) -> Iterator[Decoded]:
-    """libsndfile (WAV, FLAC, MP3, OGG/Vorbis/Opus, AIFF, ...): the fast path."""
+    """libsndfile: WAV, AIFF and other PCM files (it also reads FLAC, MP3 and Ogg, which
+    FFmpeg decodes faster)."""
     import soundfile
 
     with soundfile.SoundFile(path) as source:
@@ -46,9 +48,29 @@ def _soundfile_stream(path: Path) -> Iterator[Decoded]:
         yield source.samplerate, source.channels, blocks()
 
 
+def _frame_samples(frame: Any, to_float: Any) -> np.ndarray:
+    """A decoded FFmpeg frame as float32 of shape (channels, n).
+
+    Float frames (Opus, Vorbis, MP3, AAC decode to them) are used as they are; others
+    go through ``to_float()``, an FFmpeg resampler to float planar at the same rate and
+    layout (a format conversion, no mixing, no rate change).
+    """
+    name = frame.format.name
+    if name == "fltp":
+        return frame.to_ndarray()
+    if name == "flt":
+        return frame.to_ndarray().reshape(-1, len(frame.layout.channels)).T
+    return np.concatenate([converted.to_ndarray() for converted in to_float().resample(frame)],
+                          axis=1)
+
+
 @contextlib.contextmanager
 def _ffmpeg_stream(path: Path) -> Iterator[Decoded]:
-    """FFmpeg through PyAV: M4A/AAC, ALAC, WMA, the audio track of MP4/MKV/WebM, ..."""
+    """FFmpeg through PyAV: Opus, M4A/AAC, ALAC, WMA, the audio track of MP4/MKV/WebM, ...
+
+    Decoded frames (20 ms for Opus) are gathered into blocks of about ``BLOCK_FRAMES``,
+    so that the per-block work downstream (mixing, resampling) runs on long arrays.
+    """
     import av
 
     with av.open(str(path), metadata_errors="ignore") as container:
@@ -58,25 +80,56 @@ def _ffmpeg_stream(path: Path) -> Iterator[Decoded]:
         stream = container.streams.audio[0]
 
         def blocks() -> Iterator[np.ndarray]:
-            resampler = None  # to float32 planar, same rate and layout: no mixing by FFmpeg
+            resampler = None
+
+            def to_float() -> Any:
+                nonlocal resampler
+                if resampler is None:
+                    resampler = av.AudioResampler(format="fltp", layout=stream.layout,
+                                                  rate=stream.rate)
+                return resampler
+
+            pending: list[np.ndarray] = []
+            count = 0
             try:
                 for frame in container.decode(stream):
-                    if resampler is None:
-                        resampler = av.AudioResampler(format="fltp", layout=frame.layout,
-                                                      rate=frame.sample_rate)
-                    for converted in resampler.resample(frame):
-                        yield converted.to_ndarray().T
-                for converted in resampler.resample(None) if resampler is not None else ():
-                    yield converted.to_ndarray().T
+                    samples = _frame_samples(frame, to_float)
+                    pending.append(samples)
+                    count += samples.shape[1]
+                    if count >= BLOCK_FRAMES:
+                        yield np.concatenate(pending, axis=1).T
+                        pending, count = [], 0
+                if resampler is not None:
+                    pending += [converted.to_ndarray() for converted in resampler.resample(None)]
             except av.FFmpegError as exc:
                 raise AudioError(f"{path}: cannot decode audio ({exc})") from exc
+            if pending:
+                yield np.concatenate(pending, axis=1).T
 
         yield stream.rate, stream.channels, blocks()
 
 
+# The decoder that reads each format fastest, from benchmarks/bench_decode.py (decoding
+# to 12 kHz mono, 32-s 48 kHz stereo files, 2 cores, ms per file, libsndfile / FFmpeg):
+# WAV 38 / 44, FLAC 55 / 43, MP3 48 / 38, Ogg Vorbis 68 / 46, Opus 218 / 75, AAC - / 55.
+# So libsndfile for PCM (WAV, AIFF, ...) and FFmpeg for everything else, which also skips
+# a failed libsndfile attempt on what it cannot read (AAC, ALAC, WMA, video containers).
+# The choice depends on the file name only, so a file always gives the same samples; the
+# other decoder is tried only when the first cannot open the file.
+SNDFILE_FIRST = frozenset({".wav", ".wave", ".aif", ".aiff", ".aifc", ".au", ".snd", ".w64",
+                           ".caf", ".rf64"})
+
+
+def decoders_for(path: Path) -> tuple[str, str]:
+    """The decoders to try for ``path``, fastest first: ``"sndfile"`` and ``"ffmpeg"``."""
+    return (("sndfile", "ffmpeg") if path.suffix.lower() in SNDFILE_FIRST
+            else ("ffmpeg", "sndfile"))
+
+
 @contextlib.contextmanager
-def open_audio(path: Path) -> Iterator[Decoded]:
-    """Open ``path`` with libsndfile, or with FFmpeg where libsndfile cannot read it.
+def open_audio(path: Path, decoders: tuple[str, ...] | None = None) -> Iterator[Decoded]:
+    """Open ``path`` with the first of ``decoders`` (default :func:`decoders_for`) that
+    can read it: libsndfile (``"sndfile"``) or FFmpeg through PyAV (``"ffmpeg"``).
 
     Yields
     ------
@@ -87,22 +140,46 @@ def open_audio(path: Path) -> Iterator[Decoded]:
     Raises
     ------
     AudioError
-        Neither decoder can open the file; the message gives both reasons.
+        No decoder can open the file; the message gives every reason.
     """
+    reasons: list[str] = []
+    for name in decoders or decoders_for(path):
+        if name == "sndfile":
+            import soundfile
+
+            opener, errors, label = _soundfile_stream, soundfile.LibsndfileError, "libsndfile"
+        else:
+            import av  # imported only when a file needs it
+
+            opener, errors, label = (_ffmpeg_stream, (av.FFmpegError, ValueError, OSError,
+                                                      EOFError), "FFmpeg")
+        with contextlib.ExitStack() as stack:
+            try:
+                decoded = stack.enter_context(opener(path))
+            except errors as exc:
+                reasons.append(f"{label}: {exc}")
+                continue
+            yield decoded
+            return
+    raise AudioError(f"{path}: cannot decode audio ({'; '.join(reasons)})")
+
+
+def header_duration_s(path: Path) -> float | None:
+    """The audio's duration as its header states it (a millisecond or so), None when no
+    decoder can tell; for planning work, never for the samples."""
     import soundfile
 
-    with contextlib.ExitStack() as stack:
-        try:
-            decoded = stack.enter_context(_soundfile_stream(path))
-        except soundfile.LibsndfileError as sndfile_error:
-            import av  # only for what libsndfile cannot read
+    try:
+        return float(soundfile.info(str(path)).duration)
+    except (soundfile.LibsndfileError, RuntimeError, OSError):
+        pass
+    import av
 
-            try:
-                decoded = stack.enter_context(_ffmpeg_stream(path))
-            except (av.FFmpegError, ValueError, OSError, EOFError) as ffmpeg_error:
-                raise AudioError(f"{path}: cannot decode audio (libsndfile: {sndfile_error}; "
-                                 f"FFmpeg: {ffmpeg_error})") from ffmpeg_error
-        yield decoded
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            return container.duration / 1e6 if container.duration else None
+    except (av.FFmpegError, ValueError, OSError, EOFError):
+        return None
 
 
 def _decoder_blocks(path: Path, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
@@ -120,7 +197,8 @@ def _decoder_blocks(path: Path, blocks: Iterator[np.ndarray]) -> Iterator[np.nda
         yield block
 
 
-def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) -> np.ndarray:
+def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0,
+               decoders: tuple[str, ...] | None = None) -> np.ndarray:
     """Decode ``path`` to mono and resample it, one block at a time.
 
     Blocks of the file are decoded (:func:`open_audio`), checked, averaged to mono and
@@ -138,6 +216,10 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) 
         samples, as ``librosa.load`` (same soxr quality, identical values).
     min_duration_s : float
         Raise :class:`AudioError` if the decoded audio is shorter than this.
+    decoders : tuple of str, optional
+        For measurements only (``benchmarks/bench_decode.py``): the decoders to try.
+        Everything else leaves the choice to :func:`decoders_for`, so that a file always
+        gives the same samples, in training and in prediction.
 
     Returns
     -------
@@ -156,7 +238,7 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0) 
         raise AudioError(f"{path}: no such audio file")
     parts: list[np.ndarray] = []
     n_native = 0
-    with open_audio(path) as (rate, channels, blocks):
+    with open_audio(path, decoders) as (rate, channels, blocks):
         _check_stream(path, rate, channels)
         resampler = (soxr.ResampleStream(rate, sample_rate, 1, dtype="float32",
                                          quality="HQ") if rate != sample_rate else None)

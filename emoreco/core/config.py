@@ -26,8 +26,9 @@ WINDOWING = {"windowing": True}
 # Version of the code that turns audio into song-level features, part of the cache key:
 # bump it whenever decoding or feature code changes the values it computes, so that old
 # caches are recomputed rather than mixed with new entries. 2: filterbank products that
-# do not go through BLAS (the same bits whatever its thread count).
-FEATURE_CODE_VERSION = 2
+# do not go through BLAS (the same bits whatever its thread count). 3: every format but
+# PCM (WAV, AIFF) decoded by FFmpeg first (audio.decode.decoders_for).
+FEATURE_CODE_VERSION = 3
 
 
 def _exact_ratio(numerator: float, denominator: float, what: str) -> int:

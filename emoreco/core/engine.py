@@ -5,8 +5,9 @@ One interface for every caller (prediction, feature extraction, the demo corpus)
 ``function(state, item)`` for every item and yields the outcomes as they complete. The
 ``state`` (the loaded models, say) is built once per worker by ``setup``, not once per
 task. Without a scheduler address and with more than one worker, a Dask ``LocalCluster``
-of worker processes on this machine runs the tasks; with one worker they run in this
-process, and ``dask`` is not even imported (a one-song run starts in a second).
+of worker processes on this machine runs the tasks, or, for a batch too small to repay
+its start, threads of this process; with one worker they run in this process, and
+``dask`` is not even imported (a one-song run starts in a second).
 
 Dask reschedules the tasks of a lost worker on the others; a task that has been on
 ``distributed.scheduler.allowed-failures`` (default 3) dying workers is reported as that
@@ -73,6 +74,45 @@ class InProcessEngine:
             state = setup()
         for item in items:
             yield Outcome(item, function(state, item))  # type: ignore[arg-type]
+
+
+class ThreadEngine:
+    """Runs the tasks on ``workers`` threads of this process, sharing one ``state``.
+
+    No process to start and no model to load twice: for a batch too small to repay a
+    local cluster's start (:func:`choose_local_engine`). The per-song work spends most of
+    its time in code that releases the GIL (FFmpeg and libsndfile decoding, soxr, FFTs,
+    ONNX Runtime), and computes the same values on any thread.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+
+    def map_unordered(self, setup: Callable[[], S] | None, function: Callable[[S, T], R],
+                      items: Iterable[T], state: S | None = None,
+                      chunk: int = 0) -> Iterator[Outcome[T, R]]:
+        """``function(state, item)`` for each item on the threads, as they complete;
+        at most ``4 * workers`` items in flight. An exception of ``function`` propagates
+        (as in :class:`InProcessEngine`) after the threads stop."""
+        from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+        if state is None and setup is not None:
+            state = setup()
+        pending = iter(items)
+        running: dict[Future, T] = {}
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="emoreco") as pool:
+            try:
+                while True:
+                    for item in islice(pending, 4 * self.workers - len(running)):
+                        running[pool.submit(function, state, item)] = item  # type: ignore[arg-type]
+                    if not running:
+                        return
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        yield Outcome(running.pop(future), future.result())
+            finally:
+                for future in running:
+                    future.cancel()
 
 
 def _worker_plugin_class() -> type:
@@ -266,10 +306,29 @@ def check_scheduler(address: str, timeout_s: float = SCHEDULER_TIMEOUT_S) -> Non
                            f"a scheduler; {hint}")
 
 
+# Below this much work (seconds in one process), threads of this process beat a local
+# cluster of worker processes, whose start (about 0.8 s) and per-worker set-up (imports,
+# models) the batch would not repay. Measured by benchmarks/bench_engines.py on 2 cores.
+CLUSTER_BREAK_EVEN_S = 6.0
+
+Engine = InProcessEngine | ThreadEngine | DaskEngine
+
+
+def choose_local_engine(workers: int, work_s: float | None) -> str:
+    """``"process"`` (this process, one task after the other), ``"threads"`` or
+    ``"cluster"`` (local worker processes) for ``workers`` workers and ``work_s`` seconds
+    of estimated work (None: unknown, a cluster)."""
+    if workers == 1:
+        return "process"
+    if work_s is not None and work_s < CLUSTER_BREAK_EVEN_S:
+        return "threads"
+    return "cluster"
+
+
 @contextmanager
 def open_engine(scheduler: str | None = None, n_jobs: int = -1,
-                n_tasks: int | None = None) -> Iterator[InProcessEngine | DaskEngine]:
-    """The engine for a run: a remote Dask cluster, a local one, or this process.
+                n_tasks: int | None = None, work_s: float | None = None) -> Iterator[Engine]:
+    """The engine for a run: a remote Dask cluster, a local one, threads, or this process.
 
     Parameters
     ----------
@@ -277,9 +336,15 @@ def open_engine(scheduler: str | None = None, n_jobs: int = -1,
         Address of a running Dask scheduler (``tcp://host:8786``); its workers must see
         the run's files under the same paths.
     n_jobs : int
-        Local worker processes (-1: all cores); ignored with ``scheduler``.
+        Local worker processes (-1: all cores, engine chosen by the work); ignored with
+        ``scheduler``.
     n_tasks : int, optional
         Tasks to come: no more local workers than that (one: this process).
+    work_s : float, optional
+        Estimated seconds of work in one process: with ``n_jobs=-1``, a batch below
+        :data:`CLUSTER_BREAK_EVEN_S` runs on threads of this process instead of a local
+        cluster (:func:`choose_local_engine`). An explicit ``n_jobs`` always means that
+        many local processes.
 
     Raises
     ------
@@ -287,10 +352,17 @@ def open_engine(scheduler: str | None = None, n_jobs: int = -1,
         The scheduler cannot be reached.
     """
     workers = min(worker_count(n_jobs), max(1, n_tasks if n_tasks is not None else 1 << 30))
-    if scheduler is None and workers > 1 and n_jobs == -1 and not installed("distributed"):
-        log.info("Dask is not installed: the songs run one after the other in this process; "
-                 "pip install 'emoreco[catalog]' to use every core")
-        workers = 1
+    if scheduler is None and n_jobs == -1:
+        kind = choose_local_engine(workers, work_s)
+        if kind == "cluster" and not installed("distributed"):
+            log.info("Dask is not installed: the songs run on %d threads of this process; "
+                     "pip install 'emoreco[catalog]' for worker processes", workers)
+            kind = "threads"
+        if kind == "threads":
+            log.info("%d threads of this process (%s songs, too few to repay worker "
+                     "processes)", workers, n_tasks if n_tasks is not None else "a few")
+            yield ThreadEngine(workers)
+            return
     if scheduler is None and workers == 1:
         yield InProcessEngine()
         return

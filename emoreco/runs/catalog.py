@@ -21,7 +21,7 @@ import numpy as np
 
 from emoreco.audio.features import grid_indices
 from emoreco.core.digest import short_digest
-from emoreco.core.engine import DaskEngine, InProcessEngine, open_engine
+from emoreco.core.engine import Engine, open_engine
 from emoreco.core.errors import ConfigError, EmorecoError
 from emoreco.core.extras import require
 from emoreco.data.provenance import demo_warning, describe
@@ -84,7 +84,7 @@ def predict_song(predictor: Predictor, job: SongJob) -> EmotionCurve | str:
         return f"{job.path}: internal error {type(exc).__name__}: {exc}"
 
 
-def predict_into_parts(engine: InProcessEngine | DaskEngine, setup: PredictorSetup,
+def predict_into_parts(engine: Engine, setup: PredictorSetup,
                        predictor: Predictor, jobs: list[SongJob], writer: PartWriter,
                        progress: bool = True, done: int = 0) -> None:
     """Run every job on ``engine`` and write each result to ``writer`` as it arrives.
@@ -111,6 +111,30 @@ def predict_into_parts(engine: InProcessEngine | DaskEngine, setup: PredictorSet
             writer.flush()
 
 
+# Estimated seconds of work per song and per second of its audio in one process (decode,
+# features, models), from benchmarks/bench_engines.py: what chooses the engine of a small
+# batch (:func:`~emoreco.core.engine.choose_local_engine`).
+WORK_PER_SONG_S = 0.02
+WORK_PER_AUDIO_S = 0.004
+PLANNED_SONGS = 64  # above this many songs, the work is taken as large without probing
+
+
+def estimated_work_s(jobs: Sequence[SongJob]) -> float | None:
+    """Seconds the songs would take one after the other, from their headers' durations;
+    None (large, unknown) for more than :data:`PLANNED_SONGS` songs."""
+    if len(jobs) > PLANNED_SONGS:
+        return None
+    from emoreco.audio.decode import header_duration_s
+
+    total = 0.0
+    for job in jobs:
+        duration = header_duration_s(Path(job.path))
+        end = duration if job.end_s is None or duration is None else min(duration, job.end_s)
+        audio_s = (end - job.start_s) if end is not None else 240.0  # unknown: a long song
+        total += WORK_PER_SONG_S + WORK_PER_AUDIO_S * max(audio_s, 0.0)
+    return total
+
+
 def predict_catalog(predictor: Predictor, setup: PredictorSetup, jobs: list[SongJob],
                     work_dir: Path, scheduler: str | None = None, n_jobs: int = -1,
                     songs_per_part: int = 256, progress: bool = True
@@ -134,7 +158,7 @@ def predict_catalog(predictor: Predictor, setup: PredictorSetup, jobs: list[Song
     if done:
         log.info("resuming: %d of %d songs already done", len(done), len(jobs))
     todo = [job for job in jobs if job.path not in done]
-    with open_engine(scheduler, n_jobs, len(todo)) as engine:
+    with open_engine(scheduler, n_jobs, len(todo), estimated_work_s(todo)) as engine:
         predict_into_parts(engine, setup, predictor, todo, store.writer(songs_per_part),
                            progress, len(done))
     if done:
