@@ -55,6 +55,7 @@ def batch_seconds(kind: str, jobs: list, setup, predictor, parts: Path) -> float
     from emoreco.runs.catalog import predict_into_parts
     from emoreco.runs.parts import PartStore
 
+    parts.mkdir(parents=True)
     started = time.perf_counter()
     if kind == "cluster":
         with open_engine(None, 2, len(jobs)) as engine:
@@ -112,7 +113,8 @@ def main() -> None:
             picked = choose_local_engine(min(2, size), estimate)
             fastest = min(median, key=lambda kind: median[kind])
             print(f"{size:>5} {median['process']:>8.2f} {median['threads']:>8.2f} "
-                  f"{median['cluster']:>8.2f}  {estimate if estimate is not None else 0:>7.2f}s "
+                  f"{median['cluster']:>8.2f}  "
+                  f"{f'{estimate:.2f}s' if estimate is not None else 'large':>8} "
                   f"{picked:<8} {median[picked] / median[fastest]:.2f}x ({fastest})")
         print(f"work per audio second in one process: {statistics.median(per_audio) * 1000:.2f} "
               f"ms (estimate uses the constants in emoreco/runs/catalog.py); threads are "

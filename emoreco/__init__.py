@@ -44,6 +44,7 @@ _EXPORTS = {
     "train": "emoreco.training.run",
     "make_deterministic": "emoreco.training.fit",
     "fetch_deam": "emoreco.data.fetch",
+    "CorpusSource": "emoreco.data.sources",
     "FeatureParams": "emoreco.core.config",
     "TrainParams": "emoreco.core.config",
     "EmorecoError": "emoreco.core.errors",

@@ -307,9 +307,12 @@ def check_scheduler(address: str, timeout_s: float = SCHEDULER_TIMEOUT_S) -> Non
 
 
 # Below this much work (seconds in one process), threads of this process beat a local
-# cluster of worker processes, whose start (about 0.8 s) and per-worker set-up (imports,
-# models) the batch would not repay. Measured by benchmarks/bench_engines.py on 2 cores.
-CLUSTER_BREAK_EVEN_S = 6.0
+# cluster of worker processes, whose start and per-worker set-up (imports, models: about
+# 2 s in all) the batch would not repay; threads run 1.35x faster than one process, two
+# worker processes 1.9x. Measured by benchmarks/bench_engines.py on 2 cores (32-s Opus
+# songs, wall s, process / threads / cluster): 28 songs 3.9 / 2.9 / 3.7, 60 songs
+# 7.9 / 6.5 / 6.9, 100 songs 12.0 / 8.8 / 7.9.
+CLUSTER_BREAK_EVEN_S = 10.0
 
 Engine = InProcessEngine | ThreadEngine | DaskEngine
 
