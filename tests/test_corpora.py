@@ -352,3 +352,18 @@ def test_training_on_three_corpora_splits_and_reports_each(tiny_deam, tiny_pmemo
     assert meta["data"]["n_songs"] == 19 and meta["data"]["demo_corpus"] is True
     assert all(len(c["annotations_sha256"]) == 64 for c in corpora.values())
     assert "pmemo: the synthetic DEMO corpus, 6 songs" in describe(meta["data"])
+
+
+def test_extract_fills_a_cache_namespace_per_corpus(tiny_pmemo, tiny_csv, tmp_path, caplog):
+    from emoreco.cli import main_module
+
+    caplog.set_level("INFO")
+    code = main_module(["extract", "--corpus", f"pmemo:{tiny_pmemo}", "--corpus",
+                        f"csv:{tiny_csv}", "--cache-dir", str(tmp_path), "--quiet", "--jobs",
+                        "1", "--target", "valence"])
+    assert code == 0
+    root = next((tmp_path / "DEAM_chroma").iterdir())
+    assert len(list(root.glob("pmemo/chorus-*/*.npy"))) == 6
+    assert len(list(root.glob("csv-*/my songs-*/*.npy"))) == 5
+    assert "pmemo:" in caplog.text and "6 songs cached" in caplog.text
+    assert main_module(["extract", "--cache-dir", str(tmp_path)]) == 2  # no corpus given
