@@ -36,12 +36,16 @@ def test_window_is_scipys():
 
 
 def _librosa_features(samples, params):
-    """The feature definition of the original implementation, with librosa."""
+    """The feature definition of the original implementation, with librosa, and the dB
+    floor following the loudest band so far (librosa's own follows the song's loudest)."""
     power = np.abs(librosa.stft(samples, n_fft=params.n_fft, hop_length=params.hop_length,
                                 win_length=params.win_length, center=True)) ** 2
     mel = librosa.feature.melspectrogram(S=power, sr=params.sample_rate, n_fft=params.n_fft,
                                          n_mels=params.n_mels)
-    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), n_mfcc=params.n_mfcc)
+    decibels = librosa.power_to_db(mel, top_db=None)
+    loudest = np.maximum.accumulate(decibels.max(axis=0))
+    decibels = np.maximum(decibels, loudest - 80.0)
+    mfcc = librosa.feature.mfcc(S=decibels, n_mfcc=params.n_mfcc)
     chroma = librosa.feature.chroma_stft(y=samples, sr=params.sample_rate,
                                          n_fft=params.chroma_n_fft,
                                          hop_length=params.hop_length, center=True,
@@ -56,6 +60,7 @@ def test_song_features_equal_librosas_on_a_rich_signal():
     samples = sine_clip(20.0, partials=partials) + 0.01 * rng.normal(size=240000).astype(
         np.float32)
     samples[100000:130000] *= 0.001  # a quiet passage: the 80 dB floor must match too
+    samples[:30000] *= 0.0001  # a quiet start, before the loudest part: the floor is causal
     params = FeatureParams()
     ours = compute_song_features(samples, params)
     mfcc, chroma = _librosa_features(samples, params)

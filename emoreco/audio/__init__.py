@@ -1,5 +1,6 @@
 """Layer 2, audio to features: decoding any file to mono at 12 kHz (``decode``), the
-filterbanks, and song-level MFCC and chroma on one frame grid (``features``).
+filterbanks, song-level MFCC and chroma on one frame grid (``features``), and the same
+frames of a live stream as its audio arrives (``stream``).
 
 Imports only ``emoreco.core``. Installed with the core install (NumPy, SciPy, soundfile,
 soxr, PyAV).

@@ -66,16 +66,28 @@ def _frame_samples(frame: Any, to_float: Any) -> np.ndarray:
 
 @contextlib.contextmanager
 def _ffmpeg_stream(path: Path) -> Iterator[Decoded]:
-    """FFmpeg through PyAV: Opus, M4A/AAC, ALAC, WMA, the audio track of MP4/MKV/WebM, ...
+    """FFmpeg through PyAV: Opus, MP3, FLAC, Vorbis, M4A/AAC, ALAC, WMA, the audio track
+    of MP4/MKV/WebM, ... (:func:`open_ffmpeg` on a file, in blocks of ``BLOCK_FRAMES``)."""
+    with open_ffmpeg(str(path), path, gather=BLOCK_FRAMES) as decoded:
+        yield decoded
 
-    Decoded frames (20 ms for Opus) are gathered into blocks of about ``BLOCK_FRAMES``,
-    so that the per-block work downstream (mixing, resampling) runs on long arrays.
+
+@contextlib.contextmanager
+def open_ffmpeg(source: Any, label: Path | str, gather: int = 0,
+                options: dict[str, str] | None = None) -> Iterator[Decoded]:
+    """Decode the first audio stream of ``source`` (a path, URL or binary file object)
+    with FFmpeg through PyAV.
+
+    Decoded frames (20 ms for Opus) are gathered into blocks of at least ``gather``
+    frames, so that the per-block work downstream (mixing, resampling) runs on long
+    arrays; ``gather=0`` yields each frame as it is decoded (a live stream). ``options``
+    go to FFmpeg's demuxer (``probesize``, ...). ``label`` names the source in errors.
     """
     import av
 
-    with av.open(str(path), metadata_errors="ignore") as container:
+    with av.open(source, metadata_errors="ignore", options=options or {}) as container:
         if not container.streams.audio:
-            raise AudioError(f"{path}: no audio stream (only {len(container.streams)} "
+            raise AudioError(f"{label}: no audio stream (only {len(container.streams)} "
                              "other streams)")
         stream = container.streams.audio[0]
 
@@ -96,13 +108,13 @@ def _ffmpeg_stream(path: Path) -> Iterator[Decoded]:
                     samples = _frame_samples(frame, to_float)
                     pending.append(samples)
                     count += samples.shape[1]
-                    if count >= BLOCK_FRAMES:
+                    if count >= gather:
                         yield np.concatenate(pending, axis=1).T
                         pending, count = [], 0
                 if resampler is not None:
                     pending += [converted.to_ndarray() for converted in resampler.resample(None)]
             except av.FFmpegError as exc:
-                raise AudioError(f"{path}: cannot decode audio ({exc})") from exc
+                raise AudioError(f"{label}: cannot decode audio ({exc})") from exc
             if pending:
                 yield np.concatenate(pending, axis=1).T
 
@@ -182,7 +194,7 @@ def header_duration_s(path: Path) -> float | None:
         return None
 
 
-def _decoder_blocks(path: Path, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+def decoder_blocks(path: Path, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
     """``blocks``, with what the decoder raises while decoding turned into an
     :class:`AudioError` naming the file (errors of the caller's code pass unchanged)."""
     import soundfile
@@ -231,33 +243,70 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0,
         Missing, undecodable, empty (truncated), non-finite, silent or too-short audio,
         or an absurd sample rate or channel count. The message names the file.
     """
-    import soxr
-
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"{path}: no such audio file")
-    parts: list[np.ndarray] = []
-    n_native = 0
     with open_audio(path, decoders) as (rate, channels, blocks):
-        _check_stream(path, rate, channels)
-        resampler = (soxr.ResampleStream(rate, sample_rate, 1, dtype="float32",
-                                         quality="HQ") if rate != sample_rate else None)
-        for block in _decoder_blocks(path, blocks):
-            if not np.isfinite(block).all():
-                bad = n_native + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
-                raise AudioError(f"{path}: decoded audio contains NaN or infinite samples "
-                                 f"(first at {bad / rate:.3f} s)")
-            mono = block.mean(axis=1, dtype=np.float32) if channels > 1 else block[:, 0]
-            n_native += len(mono)
-            parts.append(resampler.resample_chunk(mono) if resampler else mono.copy())
-        if resampler is not None:
-            parts.append(resampler.resample_chunk(np.zeros(0, np.float32), last=True))
-    if n_native == 0:
-        raise AudioError(f"{path}: decoded to 0 samples (empty or truncated file)")
+        mixer = MonoResampler(path, rate, channels, sample_rate)
+        parts = [mixer.push(block) for block in decoder_blocks(path, blocks)]
+        parts.append(mixer.finish())
     mono = np.concatenate(parts) if len(parts) > 1 else parts[0]
     del parts
-    mono = _fit_length(mono, int(np.ceil(n_native * sample_rate / rate)))
     return _usable(str(path), mono, sample_rate, min_duration_s)
+
+
+class MonoResampler:
+    """Decoded blocks to checked mono samples at ``target_rate``, piece by piece.
+
+    Each block (n, channels) is checked (finite), averaged to mono and fed to soxr's
+    streaming high-quality resampler, whose output does not depend on how the audio is
+    cut into blocks; :meth:`finish` flushes it and trims or pads the total to
+    ``ceil(n * target_rate / rate)`` samples, as ``librosa.load``. :func:`load_audio`
+    and a live stream share it, so both give the same samples.
+    """
+
+    def __init__(self, label: Path | str, rate: int, channels: int, target_rate: int) -> None:
+        import soxr
+
+        _check_stream(Path(label), rate, channels)
+        self.label, self.rate, self.channels, self.target_rate = label, rate, channels, \
+            target_rate
+        self._resampler = (soxr.ResampleStream(rate, target_rate, 1, dtype="float32",
+                                               quality="HQ") if rate != target_rate else None)
+        self.n_native = 0  # input samples (per channel) so far
+        self.n_out = 0  # output samples so far
+
+    def push(self, block: np.ndarray) -> np.ndarray:
+        """Mono samples at ``target_rate`` for ``block`` (n, channels) float32, shape
+        (m,); fewer than ``n * target_rate / rate`` while the resampler fills up."""
+        if not np.isfinite(block).all():
+            bad = self.n_native + int(np.flatnonzero(~np.isfinite(block).all(axis=1))[0])
+            raise AudioError(f"{self.label}: decoded audio contains NaN or infinite samples "
+                             f"(first at {bad / self.rate:.3f} s)")
+        mono = block.mean(axis=1, dtype=np.float32) if self.channels > 1 else block[:, 0]
+        self.n_native += len(mono)
+        out = self._resampler.resample_chunk(mono) if self._resampler else mono.copy()
+        self.n_out += len(out)
+        return out
+
+    def finish(self) -> np.ndarray:
+        """The last samples: the resampler's tail, trimmed or zero-padded so that the
+        total is ``ceil(n_native * target_rate / rate)``.
+
+        Raises
+        ------
+        AudioError
+            Nothing was decoded (an empty or truncated file).
+        """
+        if self.n_native == 0:
+            raise AudioError(f"{self.label}: decoded to 0 samples (empty or truncated file)")
+        tail = (self._resampler.resample_chunk(np.zeros(0, np.float32), last=True)
+                if self._resampler is not None else np.zeros(0, np.float32))
+        wanted = int(np.ceil(self.n_native * self.target_rate / self.rate)) - self.n_out
+        if wanted < 0:  # the resampler gave more than the length before its tail
+            raise AudioError(f"{self.label}: resampler overshoot of {-wanted} samples")
+        self.n_out += wanted
+        return _fit_length(tail, wanted)
 
 
 def _usable(label: str, mono: np.ndarray, sample_rate: int,

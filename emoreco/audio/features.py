@@ -51,6 +51,23 @@ def frame_times(n_frames: int, params: FeatureParams) -> np.ndarray:
     return np.arange(n_frames) * params.frame_period_s
 
 
+def frame_power(padded: np.ndarray, n_fft: int, win_length: int, hop_length: int,
+                n_frames: int) -> np.ndarray:
+    """Power spectra of ``n_frames`` frames of ``n_fft`` samples every ``hop_length``, the
+    first starting at ``padded[0]`` (periodic Hann of ``win_length``, centred).
+
+    Returns
+    -------
+    np.ndarray, shape (n_frames, 1 + n_fft // 2), float32, C-contiguous
+    """
+    from scipy import fft  # its float32 transform is 2-3x faster than numpy's here
+
+    window = centred_hann(win_length, n_fft).astype(np.float32)
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length][:n_frames]
+    spectrum = fft.rfft(frames * window, axis=1)
+    return spectrum.real ** 2 + spectrum.imag ** 2
+
+
 def power_spectrogram_blocks(samples: np.ndarray, n_fft: int, win_length: int,
                              hop_length: int, block_frames: int = STFT_BLOCK_FRAMES
                              ) -> Iterator[np.ndarray]:
@@ -59,22 +76,19 @@ def power_spectrogram_blocks(samples: np.ndarray, n_fft: int, win_length: int,
     Frame ``k`` is centred on sample ``k * hop_length``, as ``librosa.stft(center=True,
     pad_mode="constant")``; only ``block_frames`` frames are transformed at a time, so
     memory does not grow with the song beyond its samples. The transform runs in float32
-    (relative difference to librosa's float64 transform about 2e-7).
+    (relative difference to librosa's float64 transform about 2e-7), one frame's spectrum
+    the same whatever else is in its block.
 
     Yields
     ------
     np.ndarray, shape (n_block_frames, 1 + n_fft // 2), float32, C-contiguous
         Consecutive blocks of frames (rows); ``1 + len(samples) // hop_length`` in all.
     """
-    from scipy import fft  # its float32 transform is 2-3x faster than numpy's here
-
-    window = centred_hann(win_length, n_fft).astype(np.float32)
     padded = np.pad(np.asarray(samples, dtype=np.float32), n_fft // 2)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop_length]
     n_frames = 1 + len(samples) // hop_length
     for first in range(0, n_frames, block_frames):
-        spectrum = fft.rfft(frames[first:min(first + block_frames, n_frames)] * window, axis=1)
-        yield spectrum.real ** 2 + spectrum.imag ** 2
+        count = min(first + block_frames, n_frames) - first
+        yield frame_power(padded[first * hop_length:], n_fft, win_length, hop_length, count)
 
 
 @lru_cache(maxsize=8)
@@ -85,15 +99,40 @@ def _sparse_mel_filterbank(sample_rate: int, n_fft: int, n_mels: int) -> Any:
     return sparse.csr_array(mel_filterbank(sample_rate, n_fft, n_mels))
 
 
+TOP_DB = 80.0  # dynamic range kept below the loudest mel band heard so far
+
+
+def causal_db_floor(decibels: np.ndarray, loudest_so_far: float = -np.inf) -> np.ndarray:
+    """Raise every value to ``TOP_DB`` below the loudest band of its frame or any frame
+    before it (librosa's ``power_to_db(top_db=80)`` takes the song's loudest band
+    instead, which a live stream cannot know; the two agree from the loudest frame on).
+
+    Parameters
+    ----------
+    decibels : np.ndarray, shape (n_bands, n_frames)
+    loudest_so_far : float
+        The loudest value of the frames before these (streaming).
+
+    Returns
+    -------
+    np.ndarray, shape (n_bands, n_frames), the dtype of ``decibels``
+    """
+    if not decibels.shape[1]:
+        return decibels
+    loudest = np.maximum.accumulate(np.maximum(decibels.max(axis=0), loudest_so_far))
+    return np.maximum(decibels, (loudest - TOP_DB).astype(decibels.dtype)[None, :])
+
+
 def compute_song_features(samples: np.ndarray, params: FeatureParams) -> SongFeatures:
     """Compute MFCCs and chroma of a whole song on one frame grid.
 
     MFCCs: power STFT (``n_fft``, ``win_length``, ``hop_length``) -> ``n_mels`` Slaney
-    mel bands -> dB (floor 80 dB below the song's loudest band) -> orthonormal DCT-II.
+    mel bands -> dB (floor 80 dB below the loudest band so far: :func:`causal_db_floor`,
+    so that a frame depends on no later audio) -> orthonormal DCT-II.
     Chroma: power STFT with ``chroma_n_fft`` on the same hop -> 12 pitch classes ->
     each frame divided by its largest class. Both equal librosa 0.11's
-    ``feature.mfcc`` and ``feature.chroma_stft`` (checked in the tests) without
-    importing librosa.
+    ``feature.mfcc`` (with that causal floor) and ``feature.chroma_stft`` (checked in the
+    tests) without importing librosa.
 
     No step goes through BLAS, whose float32 sums change with its thread count: the mel
     product is a sparse one (SciPy), the chroma product a NumPy ``einsum`` and the DCT
@@ -112,31 +151,40 @@ def compute_song_features(samples: np.ndarray, params: FeatureParams) -> SongFea
     SongFeatures
         ``n_frames = 1 + n_samples // hop_length`` for both matrices.
     """
+    samples = np.asarray(samples, dtype=np.float32)
+    decibels = np.concatenate([mel_decibels(block, params) for block in power_spectrogram_blocks(
+        samples, params.n_fft, params.win_length, params.hop_length)], axis=1)
+    mfcc = decibels_to_mfcc(causal_db_floor(decibels), params)
+    chroma = np.concatenate([chroma_frames(block, params) for block in power_spectrogram_blocks(
+        samples, params.chroma_n_fft, params.chroma_n_fft, params.hop_length)], axis=1)
+    n_frames = mfcc.shape[1]
+    return SongFeatures(mfcc=mfcc, chroma=chroma, frame_times_s=frame_times(n_frames, params),
+                        duration_s=(n_frames - 1) * params.frame_period_s)
+
+
+def mel_decibels(power: np.ndarray, params: FeatureParams) -> np.ndarray:
+    """Mel band levels in dB (floor 1e-10) of power spectra (n_frames, 1 + n_fft // 2),
+    shape (n_mels, n_frames), float32; each frame on its own."""
+    weights = _sparse_mel_filterbank(params.sample_rate, params.n_fft, params.n_mels)
+    mel = weights @ np.ascontiguousarray(power.T)
+    return 10.0 * np.log10(np.maximum(mel, 1e-10))
+
+
+def decibels_to_mfcc(decibels: np.ndarray, params: FeatureParams) -> np.ndarray:
+    """MFCCs (orthonormal DCT-II of each frame), shape (n_mfcc, n_frames), float32."""
     from scipy import fft
 
-    sr, hop = params.sample_rate, params.hop_length
-    samples = np.asarray(samples, dtype=np.float32)
-    mel_weights = _sparse_mel_filterbank(sr, params.n_fft, params.n_mels)
-    mel = np.concatenate([mel_weights @ np.ascontiguousarray(block.T)
-                          for block in power_spectrogram_blocks(
-                              samples, params.n_fft, params.win_length, hop)], axis=1)
-    decibels = 10.0 * np.log10(np.maximum(mel, 1e-10))
-    decibels = np.maximum(decibels, decibels.max() - 80.0)
-    mfcc = fft.dct(decibels, type=2, norm="ortho", axis=0)[: params.n_mfcc]
-    chroma_weights = chroma_filterbank(sr, params.chroma_n_fft, params.chroma_tuning)
-    chroma = np.concatenate([np.einsum("tb,cb->ct", block, chroma_weights, optimize=False)
-                             for block in power_spectrogram_blocks(
-                                 samples, params.chroma_n_fft, params.chroma_n_fft, hop)],
-                            axis=1)
+    return np.ascontiguousarray(fft.dct(decibels, type=2, norm="ortho", axis=0)[: params.n_mfcc],
+                                dtype=np.float32)
+
+
+def chroma_frames(power: np.ndarray, params: FeatureParams) -> np.ndarray:
+    """Chroma of power spectra (n_frames, 1 + chroma_n_fft // 2), each frame divided by its
+    largest class, shape (12, n_frames), float32."""
+    weights = chroma_filterbank(params.sample_rate, params.chroma_n_fft, params.chroma_tuning)
+    chroma = np.einsum("tb,cb->ct", power, weights, optimize=False)
     peak = chroma.max(axis=0, keepdims=True)
-    chroma = chroma / np.where(peak < np.finfo(np.float32).tiny, 1.0, peak)
-    n_frames = mel.shape[1]
-    return SongFeatures(
-        mfcc=np.ascontiguousarray(mfcc, dtype=np.float32),
-        chroma=chroma.astype(np.float32),
-        frame_times_s=frame_times(n_frames, params),
-        duration_s=(n_frames - 1) * params.frame_period_s,
-    )
+    return (chroma / np.where(peak < np.finfo(np.float32).tiny, 1.0, peak)).astype(np.float32)
 
 
 def window_grid(first_start_s: float, last_end_s: float, hop_s: float,

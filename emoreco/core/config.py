@@ -27,8 +27,9 @@ WINDOWING = {"windowing": True}
 # bump it whenever decoding or feature code changes the values it computes, so that old
 # caches are recomputed rather than mixed with new entries. 2: filterbank products that
 # do not go through BLAS (the same bits whatever its thread count). 3: every format but
-# PCM (WAV, AIFF) decoded by FFmpeg first (audio.decode.decoders_for).
-FEATURE_CODE_VERSION = 3
+# PCM (WAV, AIFF) decoded by FFmpeg first (audio.decode.decoders_for). 4: the MFCCs' dB
+# floor follows the loudest band so far, not the song's (audio.features.causal_db_floor).
+FEATURE_CODE_VERSION = 4
 
 
 def _exact_ratio(numerator: float, denominator: float, what: str) -> int:

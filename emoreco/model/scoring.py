@@ -75,7 +75,7 @@ def song_curve(song: str, features: SongFeatures, models: Mapping[str, ScaledMod
         NaN where its input is incomplete. Zero time steps when the song or span is too
         short for every target.
     """
-    params = _common_params(models)
+    params = common_params(models)
     per_target = {name: m.spec.output_times(features.duration_s, m.params, start_s, end_s)
                   for name, m in models.items()}
     nonempty = [times for times in per_target.values() if len(times)]
@@ -94,7 +94,8 @@ def song_curve(song: str, features: SongFeatures, models: Mapping[str, ScaledMod
     return EmotionCurve(song, axis, values)
 
 
-def _common_params(models: Mapping[str, ScaledModel]) -> FeatureParams:
+def common_params(models: Mapping[str, ScaledModel]) -> FeatureParams:
+    """The feature parameters of the first model (all share one output time step)."""
     first = next(iter(models.values())).params
     assert all(m.params.hop_s == first.hop_s for m in models.values()), "models disagree on hop_s"
     return first

@@ -1,0 +1,103 @@
+"""Song-level features of audio that arrives in pieces (a live stream).
+
+:class:`FeatureStream` computes the frames of
+:func:`~emoreco.audio.features.compute_song_features`, each as soon as every sample its
+STFTs read has arrived, with the same functions on the same samples: the frames are
+bit-identical to those of the whole song, however the audio is cut into pieces. Memory is
+bounded: samples are dropped once no later frame reads them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emoreco.audio.features import (causal_db_floor, chroma_frames, decibels_to_mfcc,
+                                    frame_power, mel_decibels)
+from emoreco.core.config import FeatureParams
+
+
+class FeatureStream:
+    """Incremental MFCC and chroma frames of mono audio at ``params.sample_rate``.
+
+    Frame ``k`` is centred on sample ``k * hop_length`` and reads ``n_fft // 2`` samples
+    on either side (``chroma_n_fft // 2`` for chroma): it is final once the sample
+    ``k * hop_length + chroma_n_fft // 2 - 1`` has arrived, or at the end of the stream
+    (whose frames, as the song's, are zero-padded past the last sample).
+    """
+
+    def __init__(self, params: FeatureParams) -> None:
+        self.params = params
+        self._reach = max(params.n_fft, params.chroma_n_fft) // 2
+        self._buffer = np.zeros(0, np.float32)
+        self._buffer_start = 0  # absolute index of self._buffer[0]
+        self._received = 0
+        self._next_frame = 0
+        self._loudest = -np.inf
+        self._finished = False
+
+    @property
+    def frames_done(self) -> int:
+        """Frames produced so far."""
+        return self._next_frame
+
+    @property
+    def samples_received(self) -> int:
+        """Samples pushed so far."""
+        return self._received
+
+    def push(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Add samples; return the frames that became final.
+
+        Returns
+        -------
+        mfcc : np.ndarray, shape (n_mfcc, n_new)
+        chroma : np.ndarray, shape (12, n_new)
+        """
+        if self._finished:
+            raise RuntimeError("push() after finish()")
+        samples = np.asarray(samples, dtype=np.float32).reshape(-1)
+        self._buffer = np.concatenate([self._buffer, samples])
+        self._received += len(samples)
+        hop = self.params.hop_length
+        final = max(0, (self._received - self._reach) // hop + 1)  # frames k with all samples
+        return self._frames(final)
+
+    def finish(self) -> tuple[np.ndarray, np.ndarray]:
+        """End of the stream: the remaining frames, ``1 + n_samples // hop_length`` in all."""
+        self._finished = True
+        return self._frames(1 + self._received // self.params.hop_length)
+
+    def _segment(self, first_frame: int, n_frames: int, reach: int) -> np.ndarray:
+        """Samples ``[first * hop - reach, (last) * hop + reach)``, zeros outside the audio."""
+        hop = self.params.hop_length
+        start = first_frame * hop - reach
+        stop = (first_frame + n_frames - 1) * hop + reach
+        out = np.zeros(stop - start, np.float32)
+        low, high = max(start, 0), min(stop, self._received)
+        if high > low:
+            out[low - start:high - start] = self._buffer[low - self._buffer_start:
+                                                         high - self._buffer_start]
+        return out
+
+    def _frames(self, until: int) -> tuple[np.ndarray, np.ndarray]:
+        params = self.params
+        count = until - self._next_frame
+        if count <= 0:
+            return (np.zeros((params.n_mfcc, 0), np.float32),
+                    np.zeros((12, 0), np.float32))
+        first = self._next_frame
+        power = frame_power(self._segment(first, count, params.n_fft // 2), params.n_fft,
+                            params.win_length, params.hop_length, count)
+        decibels = causal_db_floor(mel_decibels(power, params), self._loudest)
+        self._loudest = max(self._loudest, float(decibels.max()))
+        mfcc = decibels_to_mfcc(decibels, params)
+        chroma_power = frame_power(self._segment(first, count, params.chroma_n_fft // 2),
+                                   params.chroma_n_fft, params.chroma_n_fft,
+                                   params.hop_length, count)
+        chroma = chroma_frames(chroma_power, params)
+        self._next_frame = until
+        keep_from = self._next_frame * params.hop_length - self._reach  # earliest still read
+        if keep_from > self._buffer_start:
+            self._buffer = self._buffer[keep_from - self._buffer_start:]
+            self._buffer_start = keep_from
+        return mfcc, chroma

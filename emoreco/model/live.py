@@ -1,0 +1,105 @@
+"""Curves of a live stream: each target's value at a time as soon as its input is final.
+
+:class:`LiveCurves` receives the frames of :class:`~emoreco.audio.stream.FeatureStream`
+and computes, for every target, the times that :func:`~emoreco.model.scoring.song_curve`
+would compute once the song so far ended there, with the same input builders and models
+on a window of the frames; so when the stream ends, its curve equals ``song_curve``'s
+on the whole song, value for value. Memory is bounded by the frames the next inputs read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from emoreco.audio.features import SongFeatures, frame_times
+from emoreco.model.curves import EmotionCurve
+from emoreco.model.scoring import ScaledModel, common_params
+
+
+class LiveCurves:
+    """Values of every target of ``models`` from ``start_s`` on, as frames arrive.
+
+    Attributes
+    ----------
+    values : dict of float to dict of str to float
+        Every value computed so far, time -> target -> value (for :meth:`curve`); kept
+        only with ``keep_values`` (an endless stream without tables goes without).
+    """
+
+    def __init__(self, models: Mapping[str, ScaledModel], start_s: float = 0.0,
+                 keep_values: bool = True) -> None:
+        self.models = dict(models)
+        self.params = common_params(self.models)
+        params = self.params
+        self._hop = params.hop_s
+        self._first = {name: float(np.ceil(max(start_s, m.spec.context_s(m.params))
+                                           / self._hop - 1e-9)) * self._hop
+                       for name, m in self.models.items()}
+        self._done = dict.fromkeys(self.models, 0)  # values computed per target
+        self._mfcc = np.zeros((params.n_mfcc, 0), np.float32)
+        self._chroma = np.zeros((12, 0), np.float32)
+        self._base = 0  # absolute index of the buffers' first frame
+        self._frames = 0
+        self._keep = keep_values
+        self.values: dict[float, dict[str, float]] = {}
+
+    def add(self, mfcc: np.ndarray, chroma: np.ndarray) -> list[tuple[float, dict[str, float]]]:
+        """Append final frames; return the new values, ``(time, {target: value})`` in
+        time order (a time may come twice: once per target that reaches it)."""
+        if not mfcc.shape[1]:
+            return []
+        self._mfcc = np.concatenate([self._mfcc, mfcc], axis=1)
+        self._chroma = np.concatenate([self._chroma, chroma], axis=1)
+        self._frames += mfcc.shape[1]
+        params = self.params
+        duration = (self._frames - 1) * params.frame_period_s
+        view = SongFeatures(self._mfcc, self._chroma, frame_times(self._mfcc.shape[1], params),
+                            (self._mfcc.shape[1] - 1) * params.frame_period_s)
+        offset_s = self._base * params.frame_period_s
+        new: dict[float, dict[str, float]] = {}
+        for name, model in self.models.items():
+            span = model.spec.span_s(model.params)
+            room = duration - self._first[name] - span  # as window_grid counts them
+            count = int(np.floor(room / self._hop + 1e-9)) + 1 if room >= -1e-9 else 0
+            if count <= self._done[name]:
+                continue
+            times = self._first[name] + self._hop * np.arange(self._done[name], count)
+            values = model(model.spec.build_inputs(view, times - offset_s, model.params))
+            for time_s, value in zip(times.tolist(), values.tolist()):
+                new.setdefault(time_s, {})[name] = value
+                if self._keep:
+                    self.values.setdefault(time_s, {})[name] = value
+            self._done[name] = count
+        self._forget()
+        return sorted(new.items())
+
+    def _forget(self) -> None:
+        """Drop the frames no later input reads (keeping the segment grid aligned)."""
+        params = self.params
+        earliest = min(self._first[name] + self._done[name] * self._hop
+                       - model.spec.context_s(model.params)
+                       for name, model in self.models.items())
+        keep_from = int(np.floor(earliest / params.hop_s + 1e-9)) * params.frames_per_hop
+        drop = keep_from - self._base
+        if drop > 0:
+            self._mfcc = self._mfcc[:, drop:]
+            self._chroma = self._chroma[:, drop:]
+            self._base = keep_from
+
+    def curve(self, song: str) -> EmotionCurve:
+        """Everything computed, as :func:`~emoreco.model.scoring.song_curve` returns it."""
+        if not self.values:
+            return EmotionCurve(song, np.zeros(0),
+                                {name: np.zeros(0, np.float32) for name in self.models})
+        first, last = min(self.values), max(self.values)
+        axis = first + self._hop * np.arange(int(round((last - first) / self._hop)) + 1)
+        curves = {}
+        for name in self.models:
+            curve = np.full(len(axis), np.nan, np.float32)
+            for time_s, values in self.values.items():
+                if name in values:
+                    curve[int(round((time_s - first) / self._hop))] = values[name]
+            curves[name] = curve
+        return EmotionCurve(song, axis, curves)

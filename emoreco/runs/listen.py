@@ -1,0 +1,155 @@
+"""Live curves: ``emoreco listen SOURCE`` as one function.
+
+Audio from standard input (any container and codec FFmpeg reads from a pipe), a URL or a
+file goes block by block through the loader's own mixing and resampling
+(:class:`~emoreco.audio.decode.MonoResampler`), the frames of
+:class:`~emoreco.audio.stream.FeatureStream` and :class:`~emoreco.model.live.LiveCurves`;
+each new value is reported as soon as it is computed. A file is decoded as ``MAIN.py``
+decodes it, so its live values are those of ``MAIN.py``, value for value.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emoreco.audio.decode import (Decoded, MonoResampler, decoder_blocks, open_audio,
+                                  open_ffmpeg)
+from emoreco.audio.stream import FeatureStream
+from emoreco.core.errors import AudioError
+from emoreco.model.curves import EmotionCurve
+from emoreco.model.live import LiveCurves
+from emoreco.model.predictor import Predictor
+from emoreco.outputs.tables import DECIMALS
+
+# FFmpeg reads up to 5 MB and 5 s of a pipe to guess its format before decoding
+# anything; a live source must not wait for that. 32 bytes is its smallest probe (the
+# format is then recognised from the header alone). (Its "nobuffer" flag is not set: it
+# loses the first packets of a pipe.)
+LIVE_DEMUXER_OPTIONS = {"probesize": "32", "analyzeduration": "0"}
+PACE_BLOCK_S = 0.02  # a file played at its own pace arrives in pieces of this length
+RECENT_S = 5.0  # values of this many seconds back are kept to complete later lines
+
+
+def is_url(source: str) -> bool:
+    """``http://``, ``https://``, ``rtmp://``, ... (FFmpeg's protocols)."""
+    scheme, sep, _ = source.partition("://")
+    return bool(sep) and scheme.isalpha()
+
+
+@contextlib.contextmanager
+def open_live_source(source: str) -> Iterator[Decoded]:
+    """Open ``-`` (standard input), a URL or a file.
+
+    A file goes through :func:`~emoreco.audio.decode.open_audio` (the decoder ``MAIN.py``
+    uses for it); a pipe or URL through FFmpeg with the least probing, each decoded frame
+    yielded at once.
+
+    Raises
+    ------
+    AudioError
+        The source is not audio (one line naming it).
+    """
+    import av
+
+    if source != "-" and not is_url(source):
+        path = Path(source)
+        if not path.is_file():
+            raise AudioError(f"{path}: no such audio file")
+        with open_audio(path) as (rate, channels, blocks):
+            yield rate, channels, decoder_blocks(path, blocks)
+        return
+    # unbuffered: a read returns what has arrived instead of waiting for FFmpeg's 32 kB
+    target: Any = (open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)  # noqa: SIM115
+                   if source == "-" else source)
+    label = "standard input" if source == "-" else source
+    try:
+        with open_ffmpeg(target, label, gather=0, options=LIVE_DEMUXER_OPTIONS) as decoded:
+            yield decoded
+    except (av.FFmpegError, ValueError, OSError, EOFError) as exc:
+        raise AudioError(f"{label}: not an audio stream FFmpeg can read ({exc})") from exc
+
+
+def _paced(blocks: Iterator[np.ndarray], rate: int) -> Iterator[np.ndarray]:
+    """``blocks`` cut into :data:`PACE_BLOCK_S` pieces, each released when a player at
+    real-time pace would have played it."""
+    started = time.monotonic()
+    played = 0
+    size = max(1, int(rate * PACE_BLOCK_S))
+    for block in blocks:
+        for first in range(0, len(block), size):
+            piece = block[first:first + size]
+            played += len(piece)
+            delay = started + played / rate - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            yield piece
+
+
+def value_line(time_s: float, values: dict[str, float], targets: list[str]) -> dict[str, Any]:
+    """One output record: ``{"t": 12.5, "arousal": 0.31, "valence": None}``, values
+    rounded as in the tables, None where a target has no value (yet)."""
+    record: dict[str, Any] = {"t": round(time_s, 3)}
+    for target in targets:
+        value = values.get(target)
+        record[target] = (None if value is None or math.isnan(value)
+                          else round(float(value), DECIMALS))
+    return record
+
+
+def listen(source: str, predictor: Predictor, emit: Callable[[dict[str, Any]], None],
+           start_s: float = 0.0, realtime: bool = False, keep_values: bool = False
+           ) -> EmotionCurve | None:
+    """Compute the curves of ``source`` as it arrives and ``emit`` each new value.
+
+    Each call of ``emit`` gets a :func:`value_line` for one time: when a target's value
+    at that time is computed, with the values of the other targets known by then (at
+    2 Hz, valence at ``t`` comes 1 s before arousal at ``t``: a time is emitted twice).
+
+    Parameters
+    ----------
+    source : str
+        ``-`` (standard input), a URL, or a file.
+    realtime : bool
+        Read a file at its own pace instead of as fast as it decodes.
+    keep_values : bool
+        Keep every value, to return the whole curve at the end.
+
+    Returns
+    -------
+    EmotionCurve or None
+        With ``keep_values``, the curves of the whole stream (equal to ``MAIN.py``'s for
+        the same audio); else None.
+    """
+    params = predictor.params
+    targets = list(predictor.models)
+    curves = LiveCurves(predictor.models, start_s, keep_values)
+    recent: dict[float, dict[str, float]] = {}
+
+    def report(new: list[tuple[float, dict[str, float]]]) -> None:
+        for time_s, values in new:
+            merged = recent.setdefault(time_s, {})
+            merged.update(values)
+            emit(value_line(time_s, merged, targets))
+        if new:
+            newest = new[-1][0]
+            for old in [t for t in recent if t < newest - RECENT_S]:
+                del recent[old]
+
+    label = "standard input" if source == "-" else source
+    with open_live_source(source) as (rate, channels, blocks):
+        mixer = MonoResampler(label, rate, channels, params.sample_rate)
+        features = FeatureStream(params)
+        for block in (_paced(blocks, rate) if realtime else blocks):
+            report(curves.add(*features.push(mixer.push(block))))
+        report(curves.add(*features.push(mixer.finish())))
+        report(curves.add(*features.finish()))
+    return curves.curve(Path(source).name if source != "-" else "stdin") if keep_values \
+        else None

@@ -1,0 +1,148 @@
+"""Live curves: the frames and values of a stream equal those of the whole song, whatever
+the pieces; `emoreco listen` on a pipe, a file and a URL (a local HTTP server on
+127.0.0.1) prints MAIN.py's values."""
+
+import http.server
+import json
+import subprocess
+import sys
+import threading
+from functools import partial
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import ROOT, sine_clip
+from emoreco.audio.features import compute_song_features
+from emoreco.audio.stream import FeatureStream
+from emoreco.cli import main_predict
+from emoreco.core.config import FeatureParams
+
+
+def _stream(samples: np.ndarray, sizes: list[int], params: FeatureParams):
+    stream, parts, start, turn = FeatureStream(params), [], 0, 0
+    while start < len(samples):
+        size = sizes[turn % len(sizes)]
+        parts.append(stream.push(samples[start:start + size]))
+        start, turn = start + size, turn + 1
+    parts.append(stream.finish())
+    return (np.concatenate([p[0] for p in parts], axis=1),
+            np.concatenate([p[1] for p in parts], axis=1), stream)
+
+
+@pytest.mark.parametrize("sizes", [[10**6], [997], [1, 5000, 250, 7]])
+def test_streamed_frames_are_the_songs_bit_for_bit(sizes):
+    rng = np.random.default_rng(2)
+    samples = sine_clip(12.0, partials=((220.0, 0.3), (1234.0, 0.1)))
+    samples = samples + 0.01 * rng.normal(size=len(samples)).astype(np.float32)
+    samples[:20000] *= 0.001  # quiet start: the dB floor follows the loudest band so far
+    params = FeatureParams()
+    whole = compute_song_features(samples, params)
+    mfcc, chroma, stream = _stream(samples, sizes, params)
+    np.testing.assert_array_equal(mfcc, whole.mfcc)
+    np.testing.assert_array_equal(chroma, whole.chroma)
+    assert stream.frames_done == 1 + len(samples) // params.hop_length
+
+
+def test_a_stream_keeps_only_the_samples_it_still_reads():
+    params = FeatureParams()
+    stream = FeatureStream(params)
+    for _ in range(600):  # 5 minutes
+        stream.push(np.full(6000, 0.1, np.float32))
+    assert stream.samples_received == 3_600_000
+    assert len(stream._buffer) < 2 * params.chroma_n_fft  # noqa: SLF001 - the bound itself
+
+
+def test_live_values_equal_song_curve_and_memory_stays_bounded(trained_models, tiny_deam):
+    from emoreco.audio.decode import load_audio
+    from emoreco.model.live import LiveCurves
+    from emoreco.model.predictor import Predictor
+    from emoreco.model.scoring import song_curve
+
+    predictor = Predictor(trained_models / "models")
+    samples = load_audio(tiny_deam / "test_songs" / "demo_song_2.wav", 12000)
+    expected = song_curve("s", compute_song_features(samples, predictor.params),
+                          predictor.models, 1.0)
+    for size in (12000, 250, 4321):
+        stream, live = FeatureStream(predictor.params), LiveCurves(predictor.models, 1.0)
+        for start in range(0, len(samples), size):
+            live.add(*stream.push(samples[start:start + size]))
+        live.add(*stream.finish())
+        curve = live.curve("s")
+        np.testing.assert_array_equal(curve.times_s, expected.times_s)
+        for target, values in expected.values.items():
+            np.testing.assert_array_equal(curve.values[target], values)
+        # the frames the next inputs read: a window and a context, not the song
+        assert live._mfcc.shape[1] <= 200  # noqa: SLF001 - the bound itself
+
+
+def _lines(text: str) -> pd.DataFrame:
+    """The last line of each time (a time comes once per target that reaches it)."""
+    last = {}
+    for line in text.splitlines():
+        record = json.loads(line)
+        assert set(record) == {"t", "arousal", "valence"}
+        last[record["t"]] = record
+    return pd.DataFrame(sorted(last.values(), key=lambda r: r["t"]))
+
+
+def _listen(models, source: str, stdin=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "emoreco", "listen", source, "--models-dir",
+                           str(models)], stdin=stdin, capture_output=True, timeout=120,
+                          cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def offline(trained_models, tiny_deam, tmp_path_factory):
+    """MAIN.py's table of the 4 demo test songs (MP3, WAV, FLAC, OGG)."""
+    out = tmp_path_factory.mktemp("offline")
+    assert main_predict([str(tiny_deam / "test_songs"), "--models-dir",
+                         str(trained_models / "models"), "--out-dir", str(out), "--quiet",
+                         "--no-plots", "--no-report"]) == 0
+    return pd.read_csv(out / "TestSongPredicted.csv")
+
+
+def _assert_same(live: pd.DataFrame, rows: pd.DataFrame) -> None:
+    assert live.t.tolist() == rows.time_s.tolist()
+    for target in ("arousal", "valence"):
+        np.testing.assert_array_equal(live[target].astype(float).to_numpy(),
+                                      rows[target].to_numpy())
+
+
+@pytest.mark.parametrize("song", ["demo_song_1.mp3", "demo_song_2.wav", "demo_song_4.ogg"])
+def test_a_pipe_and_a_file_give_main_py_values(trained_models, tiny_deam, offline, song):
+    path = tiny_deam / "test_songs" / song
+    rows = offline[offline.song == song]
+    with open(path, "rb") as pipe:
+        piped = _listen(trained_models / "models", "-", stdin=pipe)
+    assert piped.returncode == 0, piped.stderr
+    _assert_same(_lines(piped.stdout.decode()), rows)
+    from_file = _listen(trained_models / "models", str(path))
+    assert from_file.returncode == 0, from_file.stderr
+    _assert_same(_lines(from_file.stdout.decode()), rows)
+
+
+def test_a_url_gives_main_py_values(trained_models, tiny_deam, offline):
+    handler = partial(http.server.SimpleHTTPRequestHandler,
+                      directory=str(tiny_deam / "test_songs"))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/demo_song_3.flac"
+        result = _listen(trained_models / "models", url)
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr
+    _assert_same(_lines(result.stdout.decode()), offline[offline.song == "demo_song_3.flac"])
+
+
+def test_a_stream_that_is_not_audio_is_one_line(trained_models):
+    result = subprocess.run([sys.executable, "-m", "emoreco", "listen", "-", "--models-dir",
+                             str(trained_models / "models")], input=b"hello, not audio" * 100,
+                            capture_output=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 2 and result.stdout == b""
+    lines = result.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: standard input: ")
+    assert "Traceback" not in result.stderr.decode()
