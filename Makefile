@@ -22,7 +22,7 @@ $(CORE): requirements.txt requirements-catalog.txt pyproject.toml
 	$(PIP) --no-deps -e .
 	touch $(CORE)
 
-$(STAMP): $(CORE) requirements-training.txt requirements-dev.txt
+$(STAMP): $(CORE) requirements-training.txt requirements-live.txt requirements-dev.txt
 	$(PIP) -r requirements-dev.txt
 	touch $(STAMP)
 

@@ -277,7 +277,7 @@ def test_an_item_that_keeps_killing_workers_is_a_failure_not_the_end():
     assert sorted(outcomes) == list(range(8))
     assert "died" in outcomes[3].error and outcomes[3].value is None
     assert all(outcomes[i].value == i * 10 and outcomes[i].error is None
-               for i in range(8) if i != 3)
+               for i in range(8) if i != 3), {i: (o.value, o.error) for i, o in outcomes.items()}
 
 
 class _Listener:

@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from functools import partial
 
 import numpy as np
@@ -146,3 +147,83 @@ def test_a_stream_that_is_not_audio_is_one_line(trained_models):
     lines = result.stderr.decode().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: standard input: ")
     assert "Traceback" not in result.stderr.decode()
+
+
+def test_out_dir_gets_main_py_tables_at_the_end(trained_models, tiny_deam, offline, tmp_path):
+    song = tiny_deam / "test_songs" / "demo_song_2.wav"
+    with open(song, "rb") as pipe:
+        result = subprocess.run([sys.executable, "-m", "emoreco", "listen", "-", "--models-dir",
+                                 str(trained_models / "models"), "--out-dir",
+                                 str(tmp_path / "out")], stdin=pipe, capture_output=True,
+                                timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    table = pd.read_csv(tmp_path / "out" / "TestSongPredicted.csv")
+    rows = offline[offline.song == "demo_song_2.wav"]
+    assert table.song.unique().tolist() == ["stdin"]
+    np.testing.assert_array_equal(table[["time_s", "arousal", "valence"]].to_numpy(),
+                                  rows[["time_s", "arousal", "valence"]].to_numpy())
+
+
+def test_ctrl_c_writes_the_tables_of_what_was_heard(trained_models, tiny_deam, offline,
+                                                    tmp_path):
+    import signal
+
+    song = tiny_deam / "test_songs" / "demo_song_1.mp3"
+    process = subprocess.Popen([sys.executable, "-m", "emoreco", "listen", str(song),
+                                "--realtime", "--models-dir", str(trained_models / "models"),
+                                "--out-dir", str(tmp_path / "out")], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, cwd=ROOT)
+    deadline = time.monotonic() + 60
+    assert process.stdout is not None
+    lines = 0
+    while lines < 8 and time.monotonic() < deadline:  # a few seconds of music heard
+        if process.stdout.readline():
+            lines += 1
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == 0, err
+    table = pd.read_csv(tmp_path / "out" / "TestSongPredicted.csv")
+    rows = offline[offline.song == "demo_song_1.mp3"].set_index("time_s")
+    assert 3 <= len(table) < len(rows)  # stopped early, not at the end
+    for target in ("arousal", "valence"):
+        heard = table.dropna(subset=[target])
+        np.testing.assert_array_equal(heard[target].to_numpy(),
+                                      rows.loc[heard.time_s, target].to_numpy())
+
+
+def test_osc_receives_every_value(trained_models, tiny_deam):
+    from pythonosc.dispatcher import Dispatcher
+    from pythonosc.osc_server import ThreadingOSCUDPServer
+
+    received = []
+    dispatcher = Dispatcher()
+    dispatcher.map("/emoreco/*", lambda address, *args: received.append((address, *args)))
+    server = ThreadingOSCUDPServer(("127.0.0.1", 0), dispatcher)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        result = subprocess.run([sys.executable, "-m", "emoreco", "listen",
+                                 str(tiny_deam / "test_songs" / "demo_song_3.flac"),
+                                 "--models-dir", str(trained_models / "models"), "--osc",
+                                 f"127.0.0.1:{port}"], capture_output=True, timeout=120,
+                                cwd=ROOT)
+        time.sleep(0.5)  # the last datagrams
+    finally:
+        server.shutdown()
+    assert result.returncode == 0, result.stderr
+    lines = _lines(result.stdout.decode())
+    expected = sorted((f"/emoreco/{target}", float(row.t), float(row[target]))
+                      for _, row in lines.iterrows() for target in ("arousal", "valence")
+                      if not pd.isna(row[target]))
+    # OSC floats are 32-bit: rounded back to the lines' decimals they are the same values
+    assert [(a, round(t, 3), round(v, 4)) for a, t, v in sorted(received)] == expected
+
+
+@pytest.mark.parametrize("address", ["nohost", "127.0.0.1:0", "127.0.0.1:http", ":9000"])
+def test_a_bad_osc_address_exits_2_before_any_work(address, capsys):
+    from emoreco.cli import main_module
+
+    with pytest.raises(SystemExit) as stop:
+        main_module(["listen", "-", "--osc", address])
+    assert stop.value.code == 2
+    assert "expected HOST:PORT" in capsys.readouterr().err

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from emoreco.cli.common import EXIT_USER_ERROR, run
 from emoreco.cli.data import (demo_main, demo_parser, extract_main, extract_parser,
                               fetch_main, fetch_parser)
-from emoreco.cli.listen import listen_main, listen_parser
+from emoreco.cli.listen import listen_main, listen_parser, validate_listen
 from emoreco.cli.predict import predict_main, predict_parser, validate_options
 from emoreco.cli.train import train_main, training_parser, validate_training_args
 from emoreco.model.targets import TARGETS
@@ -61,7 +61,8 @@ def _commands() -> dict[str, Command]:
                                        lambda argv, t=target: main_training(t, argv))
     commands["predict"] = ("curves for songs (as MAIN.py)", main_predict)
     commands["listen"] = ("curves of a live stream (pipe, URL, file) as JSON lines",
-                          lambda argv: run(listen_main, listen_parser(), argv))
+                          lambda argv: run(listen_main, listen_parser(), argv,
+                                           validate_listen))
     return commands
 
 

@@ -28,24 +28,65 @@ def listen_parser() -> argparse.ArgumentParser:
                         help="first time step in seconds (default: 0)")
     parser.add_argument("--realtime", action="store_true",
                         help="read a file at its own pace (default: as fast as it decodes)")
+    parser.add_argument("--osc", metavar="HOST:PORT",
+                        help="also send each value as an OSC message /emoreco/<target> "
+                             "[t, value] over UDP (lighting desks, visual tools; the live "
+                             "extra: python-osc)")
+    parser.add_argument("--out-dir", type=Path,
+                        help="also write MAIN.py's tables (TestSongPredicted.csv, "
+                             "TestSongSummary.csv) here when the stream ends or on Ctrl-C")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the tables of an earlier run in --out-dir")
     return parser
 
 
+def validate_listen(args: argparse.Namespace) -> None:
+    """Option mistakes, before any work: a malformed ``--osc``."""
+    from emoreco.runs.listen import osc_address
+
+    if args.osc is not None:
+        osc_address(args.osc)
+
+
 def listen_main(args: argparse.Namespace) -> int:
-    """Stream the values to standard output; exit 0 at the end of the input."""
+    """Stream the values to standard output; exit 0 at the end of the input or on Ctrl-C
+    (the tables written first, with ``--out-dir``)."""
     from emoreco.model.predictor import Predictor
-    from emoreco.runs.listen import listen
+    from emoreco.outputs.tables import KNOWN_OUTPUTS, output_paths, write_tables
+    from emoreco.runs.listen import LiveSession, OscSender
+    from emoreco.runs.output_set import OutputSet, check_writable
 
     predictor = Predictor(args.models_dir, {t: getattr(args, f"{t}_model") for t in TARGETS})
+    osc = OscSender(args.osc) if args.osc else None
+    outputs = None
+    if args.out_dir is not None:  # checked and held before the stream starts
+        check_writable(args.out_dir)
+        roles = output_paths(args.out_dir, pictures=False, report=False)
+        outputs = OutputSet(args.out_dir, [path.name for path in roles.values()],
+                            args.overwrite, known_names=KNOWN_OUTPUTS)
 
-    def emit(record: dict) -> None:
+    def emit(record: dict, new: tuple[str, ...]) -> None:
         sys.stdout.write(json.dumps(record) + "\n")
         sys.stdout.flush()
+        if osc is not None:
+            osc.send(record, new)
 
+    session = LiveSession(args.source, predictor, emit, start_s=args.start,
+                          realtime=args.realtime, keep_values=outputs is not None)
     try:
-        listen(args.source, predictor, emit, start_s=args.start, realtime=args.realtime)
+        session.run()
+    except KeyboardInterrupt:
+        log.info("stopped")
     except BrokenPipeError:  # the reader went away (`| head`): not an error of ours
         sys.stderr.close()
-        return 0
-    log.debug("end of input")
+    finally:
+        if outputs is not None:
+            with outputs:
+                curve = session.curve()
+                if len(curve.times_s):
+                    write_tables([curve], {role: outputs.path(path.name)
+                                           for role, path in roles.items()})
+                    written = outputs.commit({"source": args.source, "songs": 1,
+                                              "start_s": args.start})
+                    log.info("tables: %s", ", ".join(str(path) for path in written))
     return 0

@@ -23,7 +23,8 @@ import numpy as np
 from emoreco.audio.decode import (Decoded, MonoResampler, decoder_blocks, open_audio,
                                   open_ffmpeg)
 from emoreco.audio.stream import FeatureStream
-from emoreco.core.errors import AudioError
+from emoreco.core.errors import AudioError, ConfigError
+from emoreco.core.extras import require
 from emoreco.model.curves import EmotionCurve
 from emoreco.model.live import LiveCurves
 from emoreco.model.predictor import Predictor
@@ -104,14 +105,13 @@ def value_line(time_s: float, values: dict[str, float], targets: list[str]) -> d
     return record
 
 
-def listen(source: str, predictor: Predictor, emit: Callable[[dict[str, Any]], None],
-           start_s: float = 0.0, realtime: bool = False, keep_values: bool = False
-           ) -> EmotionCurve | None:
-    """Compute the curves of ``source`` as it arrives and ``emit`` each new value.
+class LiveSession:
+    """The curves of ``source``, computed as it arrives, each new value given to ``emit``.
 
-    Each call of ``emit`` gets a :func:`value_line` for one time: when a target's value
-    at that time is computed, with the values of the other targets known by then (at
-    2 Hz, valence at ``t`` comes 1 s before arousal at ``t``: a time is emitted twice).
+    Each call of ``emit(record, new)`` gets a :func:`value_line` for one time, when a
+    target's value at that time is computed, with the values of the other targets known
+    by then (at 2 Hz, valence at ``t`` comes 1 s before arousal at ``t``: a time is
+    emitted twice), and ``new``, the targets computed just now.
 
     Parameters
     ----------
@@ -120,36 +120,82 @@ def listen(source: str, predictor: Predictor, emit: Callable[[dict[str, Any]], N
     realtime : bool
         Read a file at its own pace instead of as fast as it decodes.
     keep_values : bool
-        Keep every value, to return the whole curve at the end.
-
-    Returns
-    -------
-    EmotionCurve or None
-        With ``keep_values``, the curves of the whole stream (equal to ``MAIN.py``'s for
-        the same audio); else None.
+        Keep every value, for :meth:`curve` (the tables at the end of a stream).
     """
-    params = predictor.params
-    targets = list(predictor.models)
-    curves = LiveCurves(predictor.models, start_s, keep_values)
-    recent: dict[float, dict[str, float]] = {}
 
-    def report(new: list[tuple[float, dict[str, float]]]) -> None:
+    def __init__(self, source: str, predictor: Predictor,
+                 emit: Callable[[dict[str, Any], tuple[str, ...]], None],
+                 start_s: float = 0.0,
+                 realtime: bool = False, keep_values: bool = False) -> None:
+        self.source, self.predictor, self.emit = source, predictor, emit
+        self.realtime = realtime
+        self.name = "stdin" if source == "-" else source.rstrip("/").rsplit("/", 1)[-1]
+        self.curves = LiveCurves(predictor.models, start_s, keep_values)
+        self._targets = list(predictor.models)
+        self._recent: dict[float, dict[str, float]] = {}
+
+    def _report(self, new: list[tuple[float, dict[str, float]]]) -> None:
         for time_s, values in new:
-            merged = recent.setdefault(time_s, {})
+            merged = self._recent.setdefault(time_s, {})
             merged.update(values)
-            emit(value_line(time_s, merged, targets))
+            self.emit(value_line(time_s, merged, self._targets), tuple(values))
         if new:
             newest = new[-1][0]
-            for old in [t for t in recent if t < newest - RECENT_S]:
-                del recent[old]
+            for old in [t for t in self._recent if t < newest - RECENT_S]:
+                del self._recent[old]
 
-    label = "standard input" if source == "-" else source
-    with open_live_source(source) as (rate, channels, blocks):
-        mixer = MonoResampler(label, rate, channels, params.sample_rate)
-        features = FeatureStream(params)
-        for block in (_paced(blocks, rate) if realtime else blocks):
-            report(curves.add(*features.push(mixer.push(block))))
-        report(curves.add(*features.push(mixer.finish())))
-        report(curves.add(*features.finish()))
-    return curves.curve(Path(source).name if source != "-" else "stdin") if keep_values \
-        else None
+    def run(self) -> None:
+        """Read the source to its end (Ctrl-C stops it: :attr:`curves` keeps what was
+        computed).
+
+        Raises
+        ------
+        AudioError
+            The source cannot be opened or decoded as audio (one line).
+        """
+        params = self.predictor.params
+        label = "standard input" if self.source == "-" else self.source
+        with open_live_source(self.source) as (rate, channels, blocks):
+            mixer = MonoResampler(label, rate, channels, params.sample_rate)
+            features = FeatureStream(params)
+            for block in (_paced(blocks, rate) if self.realtime else blocks):
+                self._report(self.curves.add(*features.push(mixer.push(block))))
+            self._report(self.curves.add(*features.push(mixer.finish())))
+            self._report(self.curves.add(*features.finish()))
+
+    def curve(self) -> EmotionCurve:
+        """Every value so far, as ``MAIN.py`` computes them (needs ``keep_values``)."""
+        return self.curves.curve(self.name)
+
+
+def osc_address(text: str) -> tuple[str, int]:
+    """``HOST:PORT`` of an OSC receiver (UDP).
+
+    Raises
+    ------
+    ConfigError
+        Not a host and a port in 1-65535.
+    """
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"--osc {text!r}: expected HOST:PORT, e.g. 127.0.0.1:9000")
+    return host, int(port)
+
+
+class OscSender:
+    """Each new value as an OSC message ``/emoreco/<target>`` with the arguments
+    ``[t, value]`` (floats), over UDP to ``HOST:PORT`` (python-osc, the ``live`` extra)."""
+
+    def __init__(self, address: str) -> None:
+        require("pythonosc", "live", "--osc")
+        from pythonosc.udp_client import SimpleUDPClient
+
+        host, port = osc_address(address)
+        self._client = SimpleUDPClient(host, port)
+
+    def send(self, record: dict[str, Any], new: tuple[str, ...]) -> None:
+        """Send the values of ``new`` targets in ``record`` (a :func:`value_line`)."""
+        for target in new:
+            if record.get(target) is not None:
+                self._client.send_message(f"/emoreco/{target}",
+                                          [float(record["t"]), float(record[target])])
