@@ -4,6 +4,8 @@ the pieces; `emoreco listen` on a pipe, a file and a URL (a local HTTP server on
 
 import http.server
 import json
+import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -166,8 +168,6 @@ def test_out_dir_gets_main_py_tables_at_the_end(trained_models, tiny_deam, offli
 
 def test_ctrl_c_writes_the_tables_of_what_was_heard(trained_models, tiny_deam, offline,
                                                     tmp_path):
-    import signal
-
     song = tiny_deam / "test_songs" / "demo_song_1.mp3"
     process = subprocess.Popen([sys.executable, "-m", "emoreco", "listen", str(song),
                                 "--realtime", "--models-dir", str(trained_models / "models"),
@@ -227,3 +227,48 @@ def test_a_bad_osc_address_exits_2_before_any_work(address, capsys):
         main_module(["listen", "-", "--osc", address])
     assert stop.value.code == 2
     assert "expected HOST:PORT" in capsys.readouterr().err
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get "
+                    "install chromium; .ci/run installs it)")
+def test_the_served_page_draws_the_values_as_they_arrive(trained_models, tiny_deam, tmp_path):
+    import re
+
+    import soundfile
+
+    samples, rate = soundfile.read(tiny_deam / "test_songs" / "demo_song_2.wav")
+    song = tmp_path / "short.wav"
+    soundfile.write(song, samples[:int(12 * rate)], rate)  # 12 s, played at its own pace
+    process = subprocess.Popen([sys.executable, "-m", "emoreco", "listen", str(song),
+                                "--realtime", "--serve", "0", "--models-dir",
+                                str(trained_models / "models")], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert process.stderr is not None
+        url = None
+        while url is None:
+            line = process.stderr.readline()
+            assert line, "listen ended without serving"
+            match = re.search(r"live page: (http://127\.0\.0\.1:\d+/)", line)
+            url = match.group(1) if match else None
+        page = subprocess.run(
+            [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update",
+             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=30000",
+             "--dump-dom", url], capture_output=True, text=True, timeout=120).stdout
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert '<span id="state">ended</span>' in page  # the end of the stream reached the page
+    live = int(re.search(r'(\d+) live</span>', page).group(1))
+    assert live > 0  # values that arrived as events, after the page was open
+    drawn = json.loads(re.search(r'<pre id="data" hidden="">(.*?)</pre>', page).group(1))
+    lines = _lines(out)
+    for target in ("arousal", "valence"):
+        printed = [[row.t, row[target]] for _, row in lines.iterrows()
+                   if not pd.isna(row[target])]
+        assert sorted(drawn[target]) == printed

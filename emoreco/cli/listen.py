@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 from pathlib import Path
 
 from emoreco.cli.common import DEFAULT_MODELS, finite_seconds, log
@@ -32,6 +33,10 @@ def listen_parser() -> argparse.ArgumentParser:
                         help="also send each value as an OSC message /emoreco/<target> "
                              "[t, value] over UDP (lighting desks, visual tools; the live "
                              "extra: python-osc)")
+    parser.add_argument("--serve", metavar="[HOST:]PORT",
+                        help="serve a page that draws both curves as they arrive (host "
+                             "127.0.0.1 unless given; port 0: any free one, printed); it "
+                             "stays served after the input ends, until Ctrl-C")
     parser.add_argument("--out-dir", type=Path,
                         help="also write MAIN.py's tables (TestSongPredicted.csv, "
                              "TestSongSummary.csv) here when the stream ends or on Ctrl-C")
@@ -41,11 +46,14 @@ def listen_parser() -> argparse.ArgumentParser:
 
 
 def validate_listen(args: argparse.Namespace) -> None:
-    """Option mistakes, before any work: a malformed ``--osc``."""
+    """Option mistakes, before any work: a malformed ``--osc`` or ``--serve``."""
     from emoreco.runs.listen import osc_address
+    from emoreco.runs.live_server import serve_address
 
     if args.osc is not None:
         osc_address(args.osc)
+    if args.serve is not None:
+        serve_address(args.serve)
 
 
 def listen_main(args: argparse.Namespace) -> int:
@@ -54,10 +62,14 @@ def listen_main(args: argparse.Namespace) -> int:
     from emoreco.model.predictor import Predictor
     from emoreco.outputs.tables import KNOWN_OUTPUTS, output_paths, write_tables
     from emoreco.runs.listen import LiveSession, OscSender
+    from emoreco.runs.live_server import LiveServer
     from emoreco.runs.output_set import OutputSet, check_writable
 
     predictor = Predictor(args.models_dir, {t: getattr(args, f"{t}_model") for t in TARGETS})
     osc = OscSender(args.osc) if args.osc else None
+    server = LiveServer(args.serve, f"emoreco listen {args.source}") if args.serve else None
+    if server is not None:
+        log.info("live page: %s", server.url)
     outputs = None
     if args.out_dir is not None:  # checked and held before the stream starts
         check_writable(args.out_dir)
@@ -70,16 +82,24 @@ def listen_main(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         if osc is not None:
             osc.send(record, new)
+        if server is not None:
+            server.publish(record)
 
     session = LiveSession(args.source, predictor, emit, start_s=args.start,
                           realtime=args.realtime, keep_values=outputs is not None)
     try:
         session.run()
+        if server is not None:
+            server.end()
+            log.info("end of input; the page stays at %s until Ctrl-C", server.url)
+            threading.Event().wait()
     except KeyboardInterrupt:
         log.info("stopped")
     except BrokenPipeError:  # the reader went away (`| head`): not an error of ours
         sys.stderr.close()
     finally:
+        if server is not None:
+            server.close()
         if outputs is not None:
             with outputs:
                 curve = session.curve()

@@ -1,0 +1,62 @@
+"""The page of ``emoreco listen --serve``: both curves drawn by plotly.js as they arrive.
+
+The page holds the values so far (embedded when it is served) and receives each new one
+from the server as a Server-Sent Event (``EventSource("events")``): one JSON record per
+event, as ``emoreco listen`` prints them. plotly.js is inlined, so the page needs nothing
+but the server it came from.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from emoreco.model.targets import TARGETS
+from emoreco.outputs.page import plotly_js, script_json
+
+SCRIPT = """
+const targets = TARGETS;
+const points = Object.fromEntries(targets.map((t) => [t, new Map()]));
+let viaEvents = 0;
+let pending = false;
+function add(record) {
+  for (const t of targets) {
+    if (record[t] !== null && record[t] !== undefined) points[t].set(record.t, record[t]);
+  }
+}
+function draw() {
+  pending = false;
+  const traces = targets.map((t) => {
+    const times = [...points[t].keys()].sort((a, b) => a - b);
+    return {x: times, y: times.map((x) => points[t].get(x)), name: t, mode: "lines"};
+  });
+  Plotly.react("plot", traces, {xaxis: {title: {text: "time (s)"}},
+    yaxis: {range: [-1, 1], title: {text: "value"}}, margin: {t: 30}});
+  const data = Object.fromEntries(targets.map((t) => [t, [...points[t].entries()]]));
+  document.getElementById("data").textContent = JSON.stringify(data);
+  document.getElementById("status").textContent =
+    `${points[targets[0]].size + points[targets[1]].size} values, ${viaEvents} live`;
+}
+function schedule() { if (!pending) { pending = true; setTimeout(draw, 100); } }
+HISTORY.forEach(add);
+draw();
+const source = new EventSource("events");
+source.onmessage = (event) => { viaEvents += 1; add(JSON.parse(event.data)); schedule(); };
+source.addEventListener("end", () => { document.getElementById("state").textContent = "ended"; source.close(); });
+"""
+
+
+def live_page(title: str, history: list[dict[str, Any]]) -> str:
+    """The page, with the records so far (:func:`~emoreco.runs.listen.value_line`)."""
+    script = (SCRIPT.replace("TARGETS", script_json(list(TARGETS)))
+              .replace("HISTORY", script_json(history)))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<script>{plotly_js()}</script></head>
+<body><h1>{html.escape(title)}</h1>
+<p><span id="state">live</span>: <span id="status"></span></p>
+<div id="plot" style="height: 420px"></div>
+<pre id="data" hidden></pre>
+<script>{script}</script>
+</body></html>
+"""
