@@ -76,6 +76,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_vs_vibenet.py
 	$(PY) benchmarks/bench_decode.py
 	$(PY) benchmarks/bench_engines.py
+	$(PY) benchmarks/bench_live.py
 	$(PY) benchmarks/bench_features.py
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_predict.py

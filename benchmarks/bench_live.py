@@ -7,9 +7,12 @@ counted from the first audio byte). For every value printed, its delay is the ti
 the moment its audio had arrived (arousal at t: the audio up to t + 1.5 s; valence at
 t: up to t + 0.5 s) to the moment its line was read. Prints the delays' median, 95th
 percentile and maximum per target, and the CPU time of the listening process while it
-streamed, as a share of one core. Needs trained models (`make demo`).
+streamed, as a share of one core. Then an endless stream: ``--hours`` of audio (a WAV
+header that announces no end, then the song over and over) piped as fast as the process
+reads it, its resident memory printed along the way and at its peak. Needs trained
+models (`make demo`).
 
-    python benchmarks/bench_live.py [--seconds 60]
+    python benchmarks/bench_live.py [--seconds 60] [--hours 24]
 """
 
 from __future__ import annotations
@@ -52,9 +55,47 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def memory_kb(pid: int, field: str) -> int:
+    """``VmRSS`` or ``VmHWM`` (peak) of a process, kB (Linux /proc)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def endless(hours: float) -> None:
+    """Pipe ``hours`` of audio into ``emoreco listen -`` as fast as it reads; print RSS."""
+    import struct
+
+    song = wav_bytes(30.0)[44:]
+    header = (b"RIFF" + struct.pack("<I", 0xFFFFFFFF) + b"WAVEfmt "
+              + struct.pack("<IHHIIHH", 16, 1, 2, RATE, RATE * 4, 4, 16)
+              + b"data" + struct.pack("<I", 0xFFFFFFFF))  # sizes that announce no end
+    process = subprocess.Popen([sys.executable, "-m", "emoreco", "listen", "-", "--models-dir",
+                                str(ROOT / "models")], stdin=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL, cwd=ROOT)
+    assert process.stdin is not None
+    process.stdin.write(header)
+    repeats = int(hours * 3600 / 30)
+    started = time.monotonic()
+    print(f"endless stream: {hours:g} h of 44.1 kHz stereo audio piped as fast as it is read")
+    for number in range(1, repeats + 1):
+        process.stdin.write(song)
+        if number in {max(1, repeats // 10), repeats // 2, repeats}:
+            print(f"  after {number * 30 / 3600:6.2f} h of audio "
+                  f"({time.monotonic() - started:5.0f} s): resident "
+                  f"{memory_kb(process.pid, 'VmRSS') / 1024:6.1f} MB", flush=True)
+    peak = memory_kb(process.pid, "VmHWM") / 1024
+    process.stdin.close()
+    process.wait()
+    print(f"  peak resident memory {peak:.1f} MB; {hours * 3600 / (time.monotonic() - started):.0f}"
+          "x real time")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--hours", type=float, default=24.0)
     args = parser.parse_args()
     if not (ROOT / "models" / "arousal.onnx").is_file():
         sys.exit("error: no models in models/: run `make demo` first")
@@ -112,6 +153,7 @@ def main() -> None:
               f"p95 {p95:6.1f}  max {values[-1]:6.1f}")
     print(f"  CPU of the listening process while streaming: {cpu:.2f} s over {streamed:.1f} s "
           f"= {100 * cpu / streamed:.1f} % of one core")
+    endless(args.hours)
 
 
 if __name__ == "__main__":

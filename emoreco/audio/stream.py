@@ -20,25 +20,26 @@ class FeatureStream:
     """Incremental MFCC and chroma frames of mono audio at ``params.sample_rate``.
 
     Frame ``k`` is centred on sample ``k * hop_length`` and reads ``n_fft // 2`` samples
-    on either side (``chroma_n_fft // 2`` for chroma): it is final once the sample
-    ``k * hop_length + chroma_n_fft // 2 - 1`` has arrived, or at the end of the stream
-    (whose frames, as the song's, are zero-padded past the last sample).
+    on either side for the MFCCs, ``chroma_n_fft // 2`` for chroma: each matrix's frame is
+    final once the last sample it reads has arrived (the MFCCs 64 ms before chroma with
+    the default parameters), or at the end of the stream (whose frames, as the song's,
+    are zero-padded past the last sample).
     """
 
     def __init__(self, params: FeatureParams) -> None:
         self.params = params
-        self._reach = max(params.n_fft, params.chroma_n_fft) // 2
+        self._reach = {"mfcc": params.n_fft // 2, "chroma": params.chroma_n_fft // 2}
+        self._next = {"mfcc": 0, "chroma": 0}  # next frame of each matrix
         self._buffer = np.zeros(0, np.float32)
         self._buffer_start = 0  # absolute index of self._buffer[0]
         self._received = 0
-        self._next_frame = 0
         self._loudest = -np.inf
         self._finished = False
 
     @property
     def frames_done(self) -> int:
-        """Frames produced so far."""
-        return self._next_frame
+        """Frames of both matrices produced so far."""
+        return min(self._next.values())
 
     @property
     def samples_received(self) -> int:
@@ -46,12 +47,13 @@ class FeatureStream:
         return self._received
 
     def push(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Add samples; return the frames that became final.
+        """Add samples; return the frames of each matrix that became final.
 
         Returns
         -------
-        mfcc : np.ndarray, shape (n_mfcc, n_new)
-        chroma : np.ndarray, shape (12, n_new)
+        mfcc : np.ndarray, shape (n_mfcc, n_new_mfcc)
+        chroma : np.ndarray, shape (12, n_new_chroma)
+            The MFCCs run ahead of chroma by a few frames until :meth:`finish`.
         """
         if self._finished:
             raise RuntimeError("push() after finish()")
@@ -59,13 +61,15 @@ class FeatureStream:
         self._buffer = np.concatenate([self._buffer, samples])
         self._received += len(samples)
         hop = self.params.hop_length
-        final = max(0, (self._received - self._reach) // hop + 1)  # frames k with all samples
-        return self._frames(final)
+        return self._frames({name: max(0, (self._received - reach) // hop + 1)
+                             for name, reach in self._reach.items()})
 
     def finish(self) -> tuple[np.ndarray, np.ndarray]:
-        """End of the stream: the remaining frames, ``1 + n_samples // hop_length`` in all."""
+        """End of the stream: the remaining frames, ``1 + n_samples // hop_length`` of each
+        matrix in all."""
         self._finished = True
-        return self._frames(1 + self._received // self.params.hop_length)
+        last = 1 + self._received // self.params.hop_length
+        return self._frames(dict.fromkeys(self._reach, last))
 
     def _segment(self, first_frame: int, n_frames: int, reach: int) -> np.ndarray:
         """Samples ``[first * hop - reach, (last) * hop + reach)``, zeros outside the audio."""
@@ -79,24 +83,27 @@ class FeatureStream:
                                                          high - self._buffer_start]
         return out
 
-    def _frames(self, until: int) -> tuple[np.ndarray, np.ndarray]:
+    def _frames(self, until: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
         params = self.params
-        count = until - self._next_frame
-        if count <= 0:
-            return (np.zeros((params.n_mfcc, 0), np.float32),
-                    np.zeros((12, 0), np.float32))
-        first = self._next_frame
-        power = frame_power(self._segment(first, count, params.n_fft // 2), params.n_fft,
-                            params.win_length, params.hop_length, count)
-        decibels = causal_db_floor(mel_decibels(power, params), self._loudest)
-        self._loudest = max(self._loudest, float(decibels.max()))
-        mfcc = decibels_to_mfcc(decibels, params)
-        chroma_power = frame_power(self._segment(first, count, params.chroma_n_fft // 2),
-                                   params.chroma_n_fft, params.chroma_n_fft,
-                                   params.hop_length, count)
-        chroma = chroma_frames(chroma_power, params)
-        self._next_frame = until
-        keep_from = self._next_frame * params.hop_length - self._reach  # earliest still read
+        mfcc = np.zeros((params.n_mfcc, 0), np.float32)
+        chroma = np.zeros((12, 0), np.float32)
+        first, count = self._next["mfcc"], until["mfcc"] - self._next["mfcc"]
+        if count > 0:
+            power = frame_power(self._segment(first, count, self._reach["mfcc"]),
+                                params.n_fft, params.win_length, params.hop_length, count)
+            decibels = causal_db_floor(mel_decibels(power, params), self._loudest)
+            self._loudest = max(self._loudest, float(decibels.max()))
+            mfcc = decibels_to_mfcc(decibels, params)
+            self._next["mfcc"] = until["mfcc"]
+        first, count = self._next["chroma"], until["chroma"] - self._next["chroma"]
+        if count > 0:
+            power = frame_power(self._segment(first, count, self._reach["chroma"]),
+                                params.chroma_n_fft, params.chroma_n_fft, params.hop_length,
+                                count)
+            chroma = chroma_frames(power, params)
+            self._next["chroma"] = until["chroma"]
+        keep_from = min(self._next[name] * params.hop_length - reach  # earliest still read
+                        for name, reach in self._reach.items())
         if keep_from > self._buffer_start:
             self._buffer = self._buffer[keep_from - self._buffer_start:]
             self._buffer_start = keep_from

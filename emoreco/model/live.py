@@ -41,25 +41,28 @@ class LiveCurves:
         self._mfcc = np.zeros((params.n_mfcc, 0), np.float32)
         self._chroma = np.zeros((12, 0), np.float32)
         self._base = 0  # absolute index of the buffers' first frame
-        self._frames = 0
+        self._frames = {"mfcc": 0, "chroma": 0}  # frames received of each matrix
         self._keep = keep_values
         self.values: dict[float, dict[str, float]] = {}
 
     def add(self, mfcc: np.ndarray, chroma: np.ndarray) -> list[tuple[float, dict[str, float]]]:
-        """Append final frames; return the new values, ``(time, {target: value})`` in
-        time order (a time may come twice: once per target that reaches it)."""
-        if not mfcc.shape[1]:
+        """Append final frames (the matrices may be of different lengths: each target
+        waits for the one it reads); return the new values, ``(time, {target: value})``
+        in time order (a time may come twice: once per target that reaches it)."""
+        if not mfcc.shape[1] and not chroma.shape[1]:
             return []
         self._mfcc = np.concatenate([self._mfcc, mfcc], axis=1)
         self._chroma = np.concatenate([self._chroma, chroma], axis=1)
-        self._frames += mfcc.shape[1]
+        self._frames["mfcc"] += mfcc.shape[1]
+        self._frames["chroma"] += chroma.shape[1]
         params = self.params
-        duration = (self._frames - 1) * params.frame_period_s
-        view = SongFeatures(self._mfcc, self._chroma, frame_times(self._mfcc.shape[1], params),
+        view = SongFeatures(self._mfcc, self._chroma,
+                            frame_times(self._mfcc.shape[1], params),
                             (self._mfcc.shape[1] - 1) * params.frame_period_s)
         offset_s = self._base * params.frame_period_s
         new: dict[float, dict[str, float]] = {}
         for name, model in self.models.items():
+            duration = (self._frames[model.spec.feature] - 1) * params.frame_period_s
             span = model.spec.span_s(model.params)
             room = duration - self._first[name] - span  # as window_grid counts them
             count = int(np.floor(room / self._hop + 1e-9)) + 1 if room >= -1e-9 else 0
@@ -82,11 +85,12 @@ class LiveCurves:
                        - model.spec.context_s(model.params)
                        for name, model in self.models.items())
         keep_from = int(np.floor(earliest / params.hop_s + 1e-9)) * params.frames_per_hop
-        drop = keep_from - self._base
+        drop = min(keep_from - self._base, self._chroma.shape[1], self._mfcc.shape[1])
+        drop -= drop % params.frames_per_hop  # the base stays on the segment grid
         if drop > 0:
             self._mfcc = self._mfcc[:, drop:]
             self._chroma = self._chroma[:, drop:]
-            self._base = keep_from
+            self._base += drop
 
     def curve(self, song: str) -> EmotionCurve:
         """Everything computed, as :func:`~emoreco.model.scoring.song_curve` returns it."""

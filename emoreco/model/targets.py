@@ -37,6 +37,9 @@ class TargetSpec:
     build_inputs : callable
         ``(features, times_s, params) -> inputs`` of shape (n_times, rows, columns), for
         times from :meth:`output_times`.
+    feature : str
+        The :class:`SongFeatures` matrix the inputs read (``mfcc`` or ``chroma``): a live
+        stream computes a target as soon as that matrix's frames are final.
     context_s, span_s : callable
         ``params -> seconds``: the input for time ``t`` covers ``[t - context_s,
         t + span_s)``, and its training target is the mean annotation in
@@ -55,6 +58,7 @@ class TargetSpec:
     model_summary: str
     input_shape: Callable[[FeatureParams], tuple[int, int]]
     build_inputs: Callable[[SongFeatures, np.ndarray, FeatureParams], np.ndarray]
+    feature: str
     context_s: Callable[[FeatureParams], float]
     span_s: Callable[[FeatureParams], float]
     scaler_axes: tuple[int, ...]
@@ -74,6 +78,7 @@ AROUSAL = TargetSpec(
     model_summary="CNN over MFCC windows",
     input_shape=lambda p: (p.n_mfcc, p.frames_per_window),
     build_inputs=mfcc_windows,
+    feature="mfcc",
     context_s=lambda p: 0.0,
     span_s=lambda p: p.window_s,
     scaler_axes=(0, 2),  # one mean and std per MFCC coefficient
@@ -85,6 +90,7 @@ VALENCE = TargetSpec(
     model_summary="LSTM over chroma sequences",
     input_shape=lambda p: (p.context_segments, N_CHROMA),
     build_inputs=chroma_sequences,
+    feature="chroma",
     context_s=lambda p: p.context_s,
     span_s=lambda p: p.segment_s,
     scaler_axes=(0, 1, 2),  # one value, so transposed chroma keeps its statistics

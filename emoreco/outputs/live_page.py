@@ -1,8 +1,9 @@
 """The page of ``emoreco listen --serve``: both curves drawn by plotly.js as they arrive.
 
-The page holds the values so far (embedded when it is served) and receives each new one
-from the server as a Server-Sent Event (``EventSource("events")``): one JSON record per
-event, as ``emoreco listen`` prints them. plotly.js is inlined, so the page needs nothing
+The page holds the values so far (embedded when it is served, so it draws at once) and
+then receives the stream's records from the server as Server-Sent Events
+(``EventSource("events")``: the records so far again, then each new one, one JSON record
+per event as ``emoreco listen`` prints them; one value is kept per time). plotly.js is inlined, so the page needs nothing
 but the server it came from.
 """
 
@@ -42,7 +43,10 @@ HISTORY.forEach(add);
 draw();
 const source = new EventSource("events");
 source.onmessage = (event) => { viaEvents += 1; add(JSON.parse(event.data)); schedule(); };
-source.addEventListener("end", () => { document.getElementById("state").textContent = "ended"; source.close(); });
+source.addEventListener("end", () => {
+  document.getElementById("state").textContent = "ended";
+  source.close();
+});
 """
 
 

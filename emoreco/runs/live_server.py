@@ -80,9 +80,12 @@ class LiveServer:
         self._thread.start()
 
     def _stream_to(self, handler: BaseHTTPRequestHandler) -> None:
-        """Send every new record to one page until it goes away or the stream ends."""
+        """Send the records so far, then every new one, to one page until it goes away or
+        the stream ends (the page may already hold some: it keeps one value per time)."""
         inbox: queue.Queue = queue.Queue()
-        with self._lock:
+        with self._lock:  # nothing published between the history and the first new one
+            for record in self._history:
+                inbox.put(record)
             self._clients.append(inbox)
             ended = self._ended
         handler.send_response(200)
@@ -91,7 +94,7 @@ class LiveServer:
         handler.end_headers()
         try:
             while True:
-                if ended:
+                if ended and inbox.empty():
                     item = END
                 else:
                     try:
