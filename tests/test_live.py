@@ -272,3 +272,11 @@ def test_the_served_page_draws_the_values_as_they_arrive(trained_models, tiny_de
         printed = [[row.t, row[target]] for _, row in lines.iterrows()
                    if not pd.isna(row[target])]
         assert sorted(drawn[target]) == printed
+
+
+def test_a_start_off_the_models_grid_is_refused(trained_models, capsys):
+    from emoreco.cli import main_module
+
+    assert main_module(["listen", "-", "--start", "0.3", "--models-dir",
+                        str(trained_models / "models")]) == 2
+    assert "--start must be a multiple of 0.5 s" in capsys.readouterr().err

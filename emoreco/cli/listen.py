@@ -61,11 +61,13 @@ def listen_main(args: argparse.Namespace) -> int:
     (the tables written first, with ``--out-dir``)."""
     from emoreco.model.predictor import Predictor
     from emoreco.outputs.tables import KNOWN_OUTPUTS, output_paths, write_tables
+    from emoreco.runs.catalog import check_start
     from emoreco.runs.listen import LiveSession, OscSender
     from emoreco.runs.live_server import LiveServer
     from emoreco.runs.output_set import OutputSet, check_writable
 
     predictor = Predictor(args.models_dir, {t: getattr(args, f"{t}_model") for t in TARGETS})
+    check_start(args.start, predictor.params.hop_s)  # on the models' grid, as in MAIN.py
     osc = OscSender(args.osc) if args.osc else None
     server = LiveServer(args.serve, f"emoreco listen {args.source}") if args.serve else None
     if server is not None:

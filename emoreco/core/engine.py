@@ -174,8 +174,9 @@ class DaskEngine:
         :func:`chunk_size`). At most 2 tasks per worker are submitted and not yet
         yielded, so the client holds a bounded number of results however many items
         there are. When workers keep dying on a task, its items are
-        tried again one per task, and each of those again up to :data:`KILLED_RETRIES`
-        times, so that only the item that kills them is yielded with ``error`` set.
+        tried again one per task and one at a time, and each of those again up to
+        :data:`KILLED_RETRIES` times, so that only the item that kills them is yielded
+        with ``error`` set.
 
         Raises
         ------
@@ -207,23 +208,37 @@ class DaskEngine:
             return future
 
         pending = as_completed([submit(batch) for batch in islice(chunks, window)])
+        # The items of a task that killed workers are suspects, tried one per task and one
+        # at a time, so that the item that crashes its worker cannot take another suspect
+        # with it (Dask counts a death against every task the worker held).
+        suspects: list[tuple[tuple[T, ...], int]] = []
+        suspect_key: str | None = None
+
+        def run_next_suspect() -> None:
+            nonlocal suspect_key
+            suspect_key = None
+            if suspects:
+                future = submit(*suspects.pop(0))
+                suspect_key = future.key
+                pending.add(future)
+
         try:
             for future in pending:
                 batch, attempt = owners.pop(future.key)
+                was_suspect = future.key == suspect_key
                 try:
                     outcomes = [Outcome(item, value)
                                 for item, value in zip(batch, future.result())]
                 except KilledWorker as exc:
+                    outcomes = []
                     if len(batch) > 1:  # find the culprit: one item per task
-                        for item in batch:
-                            pending.add(submit((item,)))
-                        continue
-                    if attempt < KILLED_RETRIES:  # a bystander of the culprit's worker
-                        pending.add(submit(batch, attempt + 1))
-                        continue
-                    outcomes = [Outcome(batch[0], None, "worker processes died while "
-                                        "processing it, too often to retry (crash or out of "
-                                        f"memory): {exc}")]
+                        suspects.extend(((item,), 0) for item in batch)
+                    elif attempt < KILLED_RETRIES:  # perhaps a bystander: again, alone
+                        suspects.append((batch, attempt + 1))
+                    else:
+                        outcomes = [Outcome(batch[0], None, "worker processes died while "
+                                            "processing it, too often to retry (crash or out "
+                                            f"of memory): {exc}")]
                 except Exception as exc:
                     if future.status == "error":
                         raise  # the function's own exception, as in this process
@@ -231,6 +246,8 @@ class DaskEngine:
                                        f"{exc}") from exc
                 finally:
                     future.release()
+                if was_suspect or suspect_key is None:
+                    run_next_suspect()
                 yield from outcomes
                 for batch in islice(chunks, 1):
                     pending.add(submit(batch))
