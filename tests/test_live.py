@@ -280,3 +280,100 @@ def test_a_start_off_the_models_grid_is_refused(trained_models, capsys):
     assert main_module(["listen", "-", "--start", "0.3", "--models-dir",
                         str(trained_models / "models")]) == 2
     assert "--start must be a multiple of 0.5 s" in capsys.readouterr().err
+
+
+class _FakeInput:
+    """A sound card input as sounddevice's InputStream calls back, fed from an array."""
+
+    def __init__(self, samples, device, samplerate, channels, dtype, blocksize, callback):
+        assert dtype == "float32" and channels == samples.shape[1]
+        self.samples, self.blocksize, self.callback = samples, blocksize, callback
+        self.active = False
+
+    def _run(self):
+        for start in range(0, len(self.samples), self.blocksize):
+            block = self.samples[start:start + self.blocksize]
+            self.callback(block, len(block), None, None)
+        self.active = False  # the recording ends (a real one ends with Ctrl-C)
+
+    def __enter__(self):
+        self.active = True
+        threading.Thread(target=self._run, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.active = False
+
+
+def _fake_sounddevice(samples, rate):
+    import importlib.machinery
+    import types
+
+    module = types.ModuleType("sounddevice")
+    module.__spec__ = importlib.machinery.ModuleSpec("sounddevice", None)
+    module.PortAudioError = type("PortAudioError", (Exception,), {})
+    devices = [{"name": "Speaker", "max_input_channels": 0, "default_samplerate": 48000.0},
+               {"name": "Fake mic", "max_input_channels": 2, "default_samplerate": float(rate)}]
+
+    def query_devices(which=None, kind=None):
+        if which is None:
+            return devices
+        if which in (1, "Fake mic"):
+            return devices[1]
+        raise ValueError(f"no input device matching {which!r}")
+
+    module.query_devices = query_devices
+    module.InputStream = partial(_FakeInput, samples)
+    return module
+
+
+def test_a_sound_card_gives_the_values_of_its_recording(trained_models, tmp_path, monkeypatch):
+    import soundfile
+
+    from emoreco.audio.decode import load_audio
+    from emoreco.core.errors import AudioError
+    from emoreco.model.predictor import Predictor
+    from emoreco.model.scoring import song_curve
+    from emoreco.runs.listen import LiveSession, input_devices
+
+    rate = 22050
+    t = np.arange(int(20 * rate)) / rate
+    mono = (0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 0.2 * t)) / 2
+            + 0.05 * np.sin(2 * np.pi * 1500 * t)).astype(np.float32)
+    samples = np.stack([mono, 0.5 * mono], axis=1)
+    monkeypatch.setitem(sys.modules, "sounddevice", _fake_sounddevice(samples, rate))
+    assert input_devices() == ["1: Fake mic (2 channels, 22050 Hz)"]
+    predictor = Predictor(trained_models / "models")
+    session = LiveSession("device Fake mic", predictor, lambda record, new: None,
+                          keep_values=True, device="Fake mic")
+    session.run()
+    recorded = session.curve()
+    soundfile.write(tmp_path / "same.wav", samples, rate, subtype="FLOAT")  # the same samples
+    expected = song_curve("x", compute_song_features(load_audio(tmp_path / "same.wav", 12000),
+                                                     predictor.params), predictor.models)
+    np.testing.assert_array_equal(recorded.times_s, expected.times_s)
+    for target, values in expected.values.items():
+        np.testing.assert_array_equal(recorded.values[target], values)
+    with pytest.raises(AudioError, match="--device Nowhere: no such input device"):
+        LiveSession("x", predictor, lambda record, new: None, device="Nowhere").run()
+
+
+def test_without_portaudio_a_sound_card_is_one_line(trained_models, monkeypatch, capsys):
+    import builtins
+
+    from emoreco.cli import main_module
+
+    real_import = builtins.__import__
+
+    def no_portaudio(name, *args, **kwargs):
+        if name == "sounddevice":
+            raise OSError("PortAudio library not found")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "sounddevice", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_portaudio)
+    assert main_module(["listen", "--device", "0", "--models-dir",
+                        str(trained_models / "models")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["error: --device needs the PortAudio library (PortAudio library not "
+                   "found); Debian: apt-get install libportaudio2"]

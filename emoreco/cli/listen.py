@@ -19,8 +19,13 @@ def listen_parser() -> argparse.ArgumentParser:
         description="Print one JSON line per new value while the audio arrives: "
                     '{"t": 12.5, "arousal": 0.31, "valence": null} (null: no value yet). '
                     "The values equal MAIN.py's for the same audio.")
-    parser.add_argument("source", help="- (standard input: any format FFmpeg reads from a "
-                        "pipe), a URL (http://, https://, ...) or an audio file")
+    parser.add_argument("source", nargs="?", help="- (standard input: any format FFmpeg "
+                        "reads from a pipe), a URL (http://, https://, ...) or an audio file")
+    parser.add_argument("--device", metavar="NAME|INDEX",
+                        help="record from this sound card instead (the live extra: "
+                             "sounddevice, and the PortAudio library)")
+    parser.add_argument("--list-devices", action="store_true",
+                        help="list the sound card inputs and exit")
     parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS)
     for target in TARGETS:
         parser.add_argument(f"--{target}-model", default=target, dest=f"{target}_model",
@@ -46,10 +51,14 @@ def listen_parser() -> argparse.ArgumentParser:
 
 
 def validate_listen(args: argparse.Namespace) -> None:
-    """Option mistakes, before any work: a malformed ``--osc`` or ``--serve``."""
+    """Option mistakes, before any work: no source or two, a malformed ``--osc`` or
+    ``--serve``."""
+    from emoreco.core.errors import ConfigError
     from emoreco.runs.listen import osc_address
     from emoreco.runs.live_server import serve_address
 
+    if not args.list_devices and (args.source is None) == (args.device is None):
+        raise ConfigError("give a SOURCE (-, a URL or a file) or --device, not both")
     if args.osc is not None:
         osc_address(args.osc)
     if args.serve is not None:
@@ -66,10 +75,16 @@ def listen_main(args: argparse.Namespace) -> int:
     from emoreco.runs.live_server import LiveServer
     from emoreco.runs.output_set import OutputSet, check_writable
 
+    if args.list_devices:
+        from emoreco.runs.listen import input_devices
+
+        print("\n".join(input_devices()) or "no sound card input found")
+        return 0
+    source = args.source if args.source is not None else f"device {args.device}"
     predictor = Predictor(args.models_dir, {t: getattr(args, f"{t}_model") for t in TARGETS})
     check_start(args.start, predictor.params.hop_s)  # on the models' grid, as in MAIN.py
     osc = OscSender(args.osc) if args.osc else None
-    server = LiveServer(args.serve, f"emoreco listen {args.source}") if args.serve else None
+    server = LiveServer(args.serve, f"emoreco listen {source}") if args.serve else None
     if server is not None:
         log.info("live page: %s", server.url)
     outputs = None
@@ -87,8 +102,9 @@ def listen_main(args: argparse.Namespace) -> int:
         if server is not None:
             server.publish(record)
 
-    session = LiveSession(args.source, predictor, emit, start_s=args.start,
-                          realtime=args.realtime, keep_values=outputs is not None)
+    session = LiveSession(source, predictor, emit, start_s=args.start,
+                          realtime=args.realtime, keep_values=outputs is not None,
+                          device=args.device)
     try:
         session.run()
         if server is not None:
@@ -108,7 +124,7 @@ def listen_main(args: argparse.Namespace) -> int:
                 if len(curve.times_s):
                     write_tables([curve], {role: outputs.path(path.name)
                                            for role, path in roles.items()})
-                    written = outputs.commit({"source": args.source, "songs": 1,
+                    written = outputs.commit({"source": source, "songs": 1,
                                               "start_s": args.start})
                     log.info("tables: %s", ", ".join(str(path) for path in written))
     return 0

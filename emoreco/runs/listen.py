@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import queue
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -78,6 +79,71 @@ def open_live_source(source: str) -> Iterator[Decoded]:
         raise AudioError(f"{label}: not an audio stream FFmpeg can read ({exc})") from exc
 
 
+DEVICE_BLOCK_S = 0.01  # a sound card hands over audio in pieces of this length
+
+
+def _sounddevice(what: str) -> Any:
+    """The ``sounddevice`` module (the ``live`` extra), or one line on what is missing."""
+    require("sounddevice", "live", what)
+    try:
+        import sounddevice
+    except OSError as exc:  # the PortAudio library itself
+        raise AudioError(f"{what} needs the PortAudio library ({exc}); Debian: apt-get "
+                         "install libportaudio2") from exc
+    return sounddevice
+
+
+def input_devices() -> list[str]:
+    """One line per sound card input: ``index: name (channels, default rate)``."""
+    devices = _sounddevice("--list-devices").query_devices()
+    return [f"{index}: {device['name']} ({device['max_input_channels']} channels, "
+            f"{device['default_samplerate']:g} Hz)" for index, device in enumerate(devices)
+            if device["max_input_channels"] > 0]
+
+
+@contextlib.contextmanager
+def open_device(device: str) -> Iterator[Decoded]:
+    """Record from sound card ``device`` (a name or an index of :func:`input_devices`) at
+    its default rate, up to 2 channels, in :data:`DEVICE_BLOCK_S` blocks, until the
+    stream stops (Ctrl-C).
+
+    Raises
+    ------
+    AudioError
+        No such input device, or it cannot be opened (one line).
+    """
+    sounddevice = _sounddevice("--device")
+    which: Any = int(device) if device.isdigit() else device
+    try:
+        info = sounddevice.query_devices(which, "input")
+    except (ValueError, sounddevice.PortAudioError) as exc:
+        raise AudioError(f"--device {device}: no such input device ({exc}); see "
+                         "--list-devices") from exc
+    rate = int(info["default_samplerate"])
+    channels = max(1, min(2, int(info["max_input_channels"])))
+    arrived: queue.Queue = queue.Queue()
+
+    def callback(indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        arrived.put(indata.copy())
+
+    try:
+        stream = sounddevice.InputStream(device=which, samplerate=rate, channels=channels,
+                                         dtype="float32", blocksize=int(rate * DEVICE_BLOCK_S),
+                                         callback=callback)
+    except sounddevice.PortAudioError as exc:
+        raise AudioError(f"--device {device}: cannot record ({exc})") from exc
+
+    def blocks() -> Iterator[np.ndarray]:
+        while stream.active or not arrived.empty():
+            try:
+                yield arrived.get(timeout=0.5)
+            except queue.Empty:
+                continue
+
+    with stream:
+        yield rate, channels, blocks()
+
+
 def _paced(blocks: Iterator[np.ndarray], rate: int) -> Iterator[np.ndarray]:
     """``blocks`` cut into :data:`PACE_BLOCK_S` pieces, each released when a player at
     real-time pace would have played it."""
@@ -116,7 +182,9 @@ class LiveSession:
     Parameters
     ----------
     source : str
-        ``-`` (standard input), a URL, or a file.
+        ``-`` (standard input), a URL, or a file; or with ``device``, a label.
+    device : str, optional
+        Record from this sound card instead (:func:`open_device`).
     realtime : bool
         Read a file at its own pace instead of as fast as it decodes.
     keep_values : bool
@@ -125,9 +193,10 @@ class LiveSession:
 
     def __init__(self, source: str, predictor: Predictor,
                  emit: Callable[[dict[str, Any], tuple[str, ...]], None],
-                 start_s: float = 0.0,
-                 realtime: bool = False, keep_values: bool = False) -> None:
+                 start_s: float = 0.0, realtime: bool = False, keep_values: bool = False,
+                 device: str | None = None) -> None:
         self.source, self.predictor, self.emit = source, predictor, emit
+        self.device = device
         self.realtime = realtime
         self.name = "stdin" if source == "-" else source.rstrip("/").rsplit("/", 1)[-1]
         self.curves = LiveCurves(predictor.models, start_s, keep_values)
@@ -155,7 +224,9 @@ class LiveSession:
         """
         params = self.predictor.params
         label = "standard input" if self.source == "-" else self.source
-        with open_live_source(self.source) as (rate, channels, blocks):
+        opened = (open_device(self.device) if self.device is not None
+                  else open_live_source(self.source))
+        with opened as (rate, channels, blocks):
             mixer = MonoResampler(label, rate, channels, params.sample_rate)
             features = FeatureStream(params)
             for block in (_paced(blocks, rate) if self.realtime else blocks):
