@@ -71,6 +71,23 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     add_engine_options(parser, "feature extraction")
 
 
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """Which trained models predict: ``--models-dir`` and one ``--<target>-model`` each."""
+    from emoreco.model.targets import TARGETS
+
+    parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS)
+    for target in TARGETS:
+        parser.add_argument(f"--{target}-model", default=target, dest=f"{target}_model",
+                            help=f"model name (default: {target})")
+
+
+def model_names(args: argparse.Namespace) -> dict[str, str]:
+    """Target -> model name, from :func:`add_model_options`' options."""
+    from emoreco.model.targets import TARGETS
+
+    return {target: getattr(args, f"{target}_model") for target in TARGETS}
+
+
 def add_engine_options(parser: argparse.ArgumentParser, work: str) -> None:
     """Where the per-song work runs: local processes, or a Dask cluster."""
     group = parser.add_argument_group("parallelism")

@@ -8,8 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
-from emoreco.cli.common import DEFAULT_MODELS, finite_seconds, log
-from emoreco.model.targets import TARGETS
+from emoreco.cli.common import add_model_options, finite_seconds, log, model_names
 
 
 def listen_parser() -> argparse.ArgumentParser:
@@ -26,10 +25,7 @@ def listen_parser() -> argparse.ArgumentParser:
                              "sounddevice, and the PortAudio library)")
     parser.add_argument("--list-devices", action="store_true",
                         help="list the sound card inputs and exit")
-    parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS)
-    for target in TARGETS:
-        parser.add_argument(f"--{target}-model", default=target, dest=f"{target}_model",
-                            help=f"model name (default: {target})")
+    add_model_options(parser)
     parser.add_argument("--start", type=finite_seconds, default=0.0,
                         help="first time step in seconds (default: 0)")
     parser.add_argument("--realtime", action="store_true",
@@ -81,7 +77,7 @@ def listen_main(args: argparse.Namespace) -> int:
         print("\n".join(input_devices()) or "no sound card input found")
         return 0
     source = args.source if args.source is not None else f"device {args.device}"
-    predictor = Predictor(args.models_dir, {t: getattr(args, f"{t}_model") for t in TARGETS})
+    predictor = Predictor(args.models_dir, model_names(args))
     check_start(args.start, predictor.params.hop_s)  # on the models' grid, as in MAIN.py
     osc = OscSender(args.osc) if args.osc else None
     server = LiveServer(args.serve, f"emoreco listen {source}") if args.serve else None

@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 
-from emoreco.cli.common import (DEFAULT_DATA, DEFAULT_MODELS, DEFAULT_RESULTS,
-                                add_engine_options, finite_seconds, log, positive_int)
-from emoreco.model.targets import TARGETS
+from emoreco.cli.common import (DEFAULT_DATA, DEFAULT_RESULTS, add_engine_options,
+                                add_model_options, finite_seconds, log, model_names,
+                                positive_int)
 from emoreco.runs.catalog import (AUTO_PARQUET_SONGS, AUTO_PLOT_SONGS, EMBED_AUDIO_SONGS,
                                   CatalogOptions, CatalogRun)
 
@@ -26,10 +26,7 @@ def predict_parser() -> argparse.ArgumentParser:
                         help="also look for audio in the folders' subfolders")
     parser.add_argument("--glob", metavar="PATTERN",
                         help="only files whose name matches this shell pattern, e.g. '*.m4a'")
-    parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS)
-    for target in TARGETS:
-        parser.add_argument(f"--{target}-model", default=target, dest=f"{target}_model",
-                            help=f"model name (default: {target})")
+    add_model_options(parser)
     parser.add_argument("--start", type=finite_seconds, default=None,
                         help="first time step in seconds (default: the whole song, arousal "
                              "from 0 s and valence from 2.5 s; --start 15 is DEAM's convention)")
@@ -68,7 +65,7 @@ def validate_options(args: argparse.Namespace) -> None:
     ``--start``, ...) into ``args.options``, so that a conflict is refused by the parser."""
     args.options = CatalogOptions(
         out_dir=args.out_dir, models_dir=args.models_dir,
-        model_names={target: getattr(args, f"{target}_model") for target in TARGETS},
+        model_names=model_names(args),
         start_s=args.start, end_s=args.end, recursive=args.recursive, glob=args.glob,
         jobs=args.jobs, scheduler=args.scheduler, table=args.table, plots=args.plots,
         report=args.report, json=args.json, embed_audio=args.embed_audio,

@@ -32,6 +32,17 @@ class Corpus:
     missing_annotations: list[int] = field(default_factory=list)
     names: dict[int, str] = field(default_factory=dict)
 
+    @classmethod
+    def matched(cls, annotations: dict[int, AnnotationSeries], audio: dict[int, Path],
+                names: dict[int, str] | None = None) -> "Corpus":
+        """The songs with both, and those with only one of the two, by song id."""
+        both = sorted(set(annotations) & set(audio))
+        return cls(audio={i: audio[i] for i in both},
+                   annotations={i: annotations[i] for i in both},
+                   missing_audio=sorted(set(annotations) - set(audio)),
+                   missing_annotations=sorted(set(audio) - set(annotations)),
+                   names=dict(names or {}))
+
     def name(self, song_id: int) -> str:
         """How the user knows the song: its file in a CSV corpus, else its id."""
         return self.names.get(song_id, str(song_id))
@@ -62,8 +73,4 @@ def load_corpus(paths: DeamPaths, target: str) -> Corpus:
     audio = index_audio_folder(paths.audio_dir)
     if not audio:
         raise DataLayoutError(f"{paths.audio_dir}: no <song_id>.mp3/.wav/.flac/.ogg files")
-    both = sorted(set(annotations) & set(audio))
-    return Corpus(audio={i: audio[i] for i in both},
-                  annotations={i: annotations[i] for i in both},
-                  missing_audio=sorted(set(annotations) - set(audio)),
-                  missing_annotations=sorted(set(audio) - set(annotations)))
+    return Corpus.matched(annotations, audio)

@@ -112,8 +112,4 @@ def load_pmemo(folder: Path, target: str) -> tuple[Corpus, Path]:
     present = {i: p for i, p in files.items() if p.is_file()}
     if not present:
         raise DataLayoutError(f"{root / AUDIO}: none of the {len(files)} chorus clips found")
-    both = sorted(set(annotations) & set(present))
-    return Corpus(audio={i: present[i] for i in both},
-                  annotations={i: annotations[i] for i in both},
-                  missing_audio=sorted(set(annotations) - set(present)),
-                  missing_annotations=sorted(set(present) - set(annotations))), path
+    return Corpus.matched(annotations, present), path

@@ -62,9 +62,4 @@ def load_user_csv(path: Path, target: str) -> Corpus:
     if not present:
         raise DataLayoutError(f"{path}: none of its {len(unique)} audio files exists "
                               f"(paths are relative to {folder})")
-    both = sorted(set(annotations) & set(present))
-    return Corpus(audio={i: present[i] for i in both},
-                  annotations={i: annotations[i] for i in both},
-                  missing_audio=sorted(set(annotations) - set(present)),
-                  missing_annotations=sorted(set(present) - set(annotations)),
-                  names=names)
+    return Corpus.matched(annotations, present, names)
