@@ -37,7 +37,9 @@ def test_window_is_scipys():
 
 def _librosa_features(samples, params):
     """The feature definition of the original implementation, with librosa, and the dB
-    floor following the loudest band so far (librosa's own follows the song's loudest)."""
+    floor following the loudest band so far (librosa's own follows the song's loudest);
+    chroma frames end at their time instead of being centred on it: librosa's centred
+    frames of the audio delayed by half a chroma frame."""
     power = np.abs(librosa.stft(samples, n_fft=params.n_fft, hop_length=params.hop_length,
                                 win_length=params.win_length, center=True)) ** 2
     mel = librosa.feature.melspectrogram(S=power, sr=params.sample_rate, n_fft=params.n_fft,
@@ -46,11 +48,12 @@ def _librosa_features(samples, params):
     loudest = np.maximum.accumulate(decibels.max(axis=0))
     decibels = np.maximum(decibels, loudest - 80.0)
     mfcc = librosa.feature.mfcc(S=decibels, n_mfcc=params.n_mfcc)
-    chroma = librosa.feature.chroma_stft(y=samples, sr=params.sample_rate,
+    delayed = np.pad(samples, (params.chroma_n_fft // 2, 0))
+    chroma = librosa.feature.chroma_stft(y=delayed, sr=params.sample_rate,
                                          n_fft=params.chroma_n_fft,
                                          hop_length=params.hop_length, center=True,
                                          tuning=params.chroma_tuning)
-    return mfcc, chroma
+    return mfcc, chroma[:, :mfcc.shape[1]]
 
 
 def test_song_features_equal_librosas_on_a_rich_signal():
@@ -71,11 +74,12 @@ def test_song_features_equal_librosas_on_a_rich_signal():
 
 
 def test_block_boundaries_change_nothing():
-    from emoreco.audio.features import power_spectrogram_blocks
+    from emoreco.audio.features import FrameSpan, power_spectrogram_blocks
 
     samples = sine_clip(12.0, partials=((220.0, 0.3), (1234.0, 0.1)))
-    whole = list(power_spectrogram_blocks(samples, 2048, 2048, 250, block_frames=10**6))
-    blocks = list(power_spectrogram_blocks(samples, 2048, 2048, 250, block_frames=37))
+    span = FrameSpan(before=2048, after=0, needed=0)
+    whole = list(power_spectrogram_blocks(samples, 2048, 2048, 250, span, block_frames=10**6))
+    blocks = list(power_spectrogram_blocks(samples, 2048, 2048, 250, span, block_frames=37))
     assert len(whole) == 1 and len(blocks) == -(-whole[0].shape[0] // 37)
     np.testing.assert_array_equal(whole[0], np.concatenate(blocks, axis=0))
     assert whole[0].shape == (1 + len(samples) // 250, 1025)

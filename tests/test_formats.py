@@ -63,7 +63,9 @@ def test_lossless_files_decode_to_the_source(tmp_path, source, name, codec, cont
     expected = _expected(source, RATE)
     assert abs(len(decoded) - len(expected)) <= 1
     n = min(len(decoded), len(expected))
-    np.testing.assert_allclose(decoded[:n], expected[:n], atol=2e-4)  # 16-bit quantisation
+    # 16-bit quantisation; the first and last 10 ms differ with the resampler (the signal
+    # starts and stops abruptly, and each filter rings its own way)
+    np.testing.assert_allclose(decoded[120:n - 120], expected[120:n - 120], atol=2e-4)
 
 
 @pytest.mark.parametrize("name, codec, container", LOSSY)

@@ -80,6 +80,37 @@ def test_live_values_equal_song_curve_and_memory_stays_bounded(trained_models, t
         assert live._mfcc.shape[1] <= 200  # noqa: SLF001 - the bound itself
 
 
+def test_each_value_comes_as_soon_as_its_audio_has_arrived(trained_models, tiny_deam):
+    """Arousal at t reads [t, t + 1.5 s), valence [t - 2.5 s, t + 0.5 s): fed 10 ms at a
+    time, each value must come within 25 ms of audio after that end (10.7 ms: the last
+    MFCC frame's window; 2.9 ms: the resampler's filter; 10 ms: the piece), and never
+    before it. A resampler working in FFT blocks (soxr: up to 85 ms) or centred 171-ms
+    chroma frames (valence 88-98 ms late) break it."""
+    import soundfile
+
+    from emoreco.audio.decode import MonoResampler
+    from emoreco.model.live import LiveCurves
+    from emoreco.model.predictor import Predictor
+
+    predictor = Predictor(trained_models / "models")
+    audio, rate = soundfile.read(tiny_deam / "test_songs" / "demo_song_2.wav", dtype="float32",
+                                 always_2d=True)
+    assert rate != 12000  # the resampler's delay counts
+    mixer = MonoResampler("s", rate, audio.shape[1], 12000)
+    stream, live = FeatureStream(predictor.params), LiveCurves(predictor.models, 1.0)
+    ends = {"arousal": 1.5, "valence": 0.5}
+    lags: dict[str, list[float]] = {"arousal": [], "valence": []}
+    piece = rate // 100
+    for start in range(0, len(audio) - piece, piece):
+        heard_s = (start + piece) / rate
+        for time_s, values in live.add(*stream.push(mixer.push(audio[start:start + piece]))):
+            for target in values:
+                lags[target].append(heard_s - (time_s + ends[target]))
+    for target, lag in lags.items():
+        assert len(lag) > 40, target
+        assert 0 <= min(lag) and max(lag) <= 0.025, (target, min(lag), max(lag))
+
+
 def _lines(text: str) -> pd.DataFrame:
     """The last line of each time (a time comes once per target that reaches it)."""
     last = {}
@@ -139,6 +170,106 @@ def test_a_url_gives_main_py_values(trained_models, tiny_deam, offline):
         server.shutdown()
     assert result.returncode == 0, result.stderr
     _assert_same(_lines(result.stdout.decode()), offline[offline.song == "demo_song_3.flac"])
+
+
+class _DroppingServer:
+    """Serves one file on 127.0.0.1: the first request gets ``fraction`` of it without a
+    length and then the connection is closed (a radio stream that drops); later ones get
+    the whole file with its length, or ``later_status`` (a server that stays down)."""
+
+    def __init__(self, data: bytes, fraction: float = 0.4, later_status: int = 200) -> None:
+        self.requests = 0
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):  # noqa: N802 - the http.server name
+                outer.requests += 1
+                if outer.requests > 1 and later_status != 200:
+                    self.send_error(later_status)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "audio/mpeg")
+                first = outer.requests == 1
+                if not first:
+                    self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data[:int(len(data) * fraction)] if first else data)
+                self.wfile.flush()
+                if first:
+                    self.connection.shutdown(2)  # the drop
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/radio.mp3"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+
+
+def test_a_url_that_drops_is_reopened_time_counts_on_and_the_gap_is_marked(
+        trained_models, tiny_deam, offline, tmp_path):
+    song = "demo_song_1.mp3"
+    rows = offline[offline.song == song].set_index("time_s")
+    with _DroppingServer((tiny_deam / "test_songs" / song).read_bytes()) as server:
+        result = subprocess.run(
+            [sys.executable, "-m", "emoreco", "listen", server.url, "--models-dir",
+             str(trained_models / "models"), "--retry-wait", "0.3", "--out-dir",
+             str(tmp_path / "out")], capture_output=True, timeout=120, cwd=ROOT, text=True)
+        assert server.requests == 2
+    assert result.returncode == 0, result.stderr
+    assert "reconnecting in 0.3 s (attempt 1 of 10)" in result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    [gap] = [r for r in records if "gap_s" in r]
+    assert gap["arousal"] is None and gap["valence"] is None
+    duration = rows.index.max() + 1.5  # the last arousal window ends with the song
+    assert 0.3 * duration < gap["t"] < 0.5 * duration  # 40 % of the bytes were sent
+    resumed = gap["t"] + gap["gap_s"]
+    assert gap["gap_s"] >= 0.3 and round(resumed * 2) == pytest.approx(resumed * 2)
+    before = [r for r in records if r["t"] < gap["t"] and "gap_s" not in r]
+    after = _lines("\n".join(json.dumps(r) for r in records if r["t"] >= resumed))
+    assert before and after.t.min() == resumed  # the new audio starts the time axis again
+    for record in before:  # the first connection: MAIN.py's values of the same times
+        for target in ("arousal", "valence"):
+            if record[target] is not None:
+                assert record[target] == rows.loc[record["t"], target]
+    after["t"] -= resumed  # the second connection played the song from its start
+    _assert_same(after, rows.reset_index())
+    table = pd.read_csv(tmp_path / "out" / "TestSongPredicted.csv")
+    gap_rows = table[(table.time_s > gap["t"]) & (table.time_s < resumed + 2.5)]
+    assert len(gap_rows) and gap_rows.valence.isna().all()  # the gap has no values
+    assert table.time_s.max() == pytest.approx(resumed + rows.index.max())
+
+
+def test_a_url_that_stays_down_ends_with_one_line_and_the_tables(trained_models, tiny_deam,
+                                                                 tmp_path):
+    data = (tiny_deam / "test_songs" / "demo_song_1.mp3").read_bytes()
+    with _DroppingServer(data, later_status=503) as server:
+        result = subprocess.run(
+            [sys.executable, "-m", "emoreco", "listen", server.url, "--models-dir",
+             str(trained_models / "models"), "--retries", "2", "--retry-wait", "0.1",
+             "--out-dir", str(tmp_path / "out")], capture_output=True, timeout=120,
+            cwd=ROOT, text=True)
+        assert server.requests == 3  # the stream, then two attempts
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "attempt 2 of 2" in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"error: {server.url}: lost at ") and "2 attempts" in last
+    assert len(pd.read_csv(tmp_path / "out" / "TestSongPredicted.csv")) > 0
+    with _DroppingServer(data, later_status=404) as server:  # never heard: no retries
+        server.requests = 1  # every request gets the 404
+        wrong = subprocess.run(
+            [sys.executable, "-m", "emoreco", "listen", server.url, "--models-dir",
+             str(trained_models / "models")], capture_output=True, timeout=120, cwd=ROOT,
+            text=True)
+        assert server.requests == 2
+    assert wrong.returncode == 2 and "reconnecting" not in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1, wrong.stderr
 
 
 def test_a_stream_that_is_not_audio_is_one_line(trained_models):

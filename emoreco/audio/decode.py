@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from emoreco.audio.resample import StreamResampler, fit_length, resample
 from emoreco.core.errors import AudioError
 
 AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".opus", ".oga", ".aif", ".aiff", ".aifc",
@@ -214,7 +215,7 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0,
     """Decode ``path`` to mono and resample it, one block at a time.
 
     Blocks of the file are decoded (:func:`open_audio`), checked, averaged to mono and
-    fed to soxr's streaming high-quality resampler, so memory is set by the output (4
+    resampled (:class:`MonoResampler`), so memory is set by the output (4
     bytes per sample at ``sample_rate``), never by the file at its native rate and
     channel count.
 
@@ -225,7 +226,7 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0,
         ALAC, WMA, MP4/MKV/WebM audio tracks, ...); any sample rate and channel count.
     sample_rate : int
         Output rate in Hz. The output has ``ceil(n * sample_rate / native_rate)``
-        samples, as ``librosa.load`` (same soxr quality, identical values).
+        samples, as ``librosa.load``.
     min_duration_s : float
         Raise :class:`AudioError` if the decoded audio is shorter than this.
     decoders : tuple of str, optional
@@ -258,21 +259,19 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0,
 class MonoResampler:
     """Decoded blocks to checked mono samples at ``target_rate``, piece by piece.
 
-    Each block (n, channels) is checked (finite), averaged to mono and fed to soxr's
-    streaming high-quality resampler, whose output does not depend on how the audio is
-    cut into blocks; :meth:`finish` flushes it and trims or pads the total to
-    ``ceil(n * target_rate / rate)`` samples, as ``librosa.load``. :func:`load_audio`
-    and a live stream share it, so both give the same samples.
+    Each block (n, channels) is checked (finite), averaged to mono and fed to a
+    :class:`~emoreco.audio.resample.StreamResampler`, whose output does not depend on how
+    the audio is cut into blocks and lags it by 3 ms; :meth:`finish` flushes it and trims
+    or pads the total to ``ceil(n * target_rate / rate)`` samples, as ``librosa.load``.
+    :func:`load_audio` and a live stream share it, so both give the same samples.
     """
 
     def __init__(self, label: Path | str, rate: int, channels: int, target_rate: int) -> None:
-        import soxr
-
         _check_stream(Path(label), rate, channels)
         self.label, self.rate, self.channels, self.target_rate = label, rate, channels, \
             target_rate
-        self._resampler = (soxr.ResampleStream(rate, target_rate, 1, dtype="float32",
-                                               quality="HQ") if rate != target_rate else None)
+        self._resampler = (StreamResampler(rate, target_rate) if rate != target_rate
+                           else None)
         self.n_native = 0  # input samples (per channel) so far
         self.n_out = 0  # output samples so far
 
@@ -285,7 +284,7 @@ class MonoResampler:
                              f"(first at {bad / self.rate:.3f} s)")
         mono = block.mean(axis=1, dtype=np.float32) if self.channels > 1 else block[:, 0]
         self.n_native += len(mono)
-        out = self._resampler.resample_chunk(mono) if self._resampler else mono.copy()
+        out = self._resampler.push(mono) if self._resampler else mono.copy()
         self.n_out += len(out)
         return out
 
@@ -300,13 +299,13 @@ class MonoResampler:
         """
         if self.n_native == 0:
             raise AudioError(f"{self.label}: decoded to 0 samples (empty or truncated file)")
-        tail = (self._resampler.resample_chunk(np.zeros(0, np.float32), last=True)
-                if self._resampler is not None else np.zeros(0, np.float32))
+        tail = (self._resampler.finish() if self._resampler is not None
+                else np.zeros(0, np.float32))
         wanted = int(np.ceil(self.n_native * self.target_rate / self.rate)) - self.n_out
         if wanted < 0:  # the resampler gave more than the length before its tail
             raise AudioError(f"{self.label}: resampler overshoot of {-wanted} samples")
         self.n_out += wanted
-        return _fit_length(tail, wanted)
+        return fit_length(tail, wanted)
 
 
 def _usable(label: str, mono: np.ndarray, sample_rate: int,
@@ -344,8 +343,6 @@ def prepare_samples(samples: np.ndarray, sample_rate: int, target_rate: int,
         Not 1-D or 2-D, no samples, non-finite values, an absurd rate or channel count,
         too short or silent (named ``label``).
     """
-    import soxr
-
     array = np.asarray(samples, dtype=np.float32)
     if array.ndim not in (1, 2) or not array.size:
         raise AudioError(f"{label}: expected samples of shape (n,) or (n, channels), got "
@@ -358,8 +355,7 @@ def prepare_samples(samples: np.ndarray, sample_rate: int, target_rate: int,
     if not np.isfinite(array).all():
         raise AudioError(f"{label}: samples contain NaN or infinite values")
     if sample_rate != target_rate:
-        array = _fit_length(soxr.resample(array, sample_rate, target_rate, quality="HQ"),
-                            int(np.ceil(len(array) * target_rate / sample_rate)))
+        array = resample(array, sample_rate, target_rate)
     return _usable(label, array, target_rate, min_duration_s)
 
 
@@ -383,13 +379,6 @@ def encode_opus(samples: np.ndarray, sample_rate: int, bit_rate: int = 24000) ->
         for packet in [*stream.encode(frame), *stream.encode(None)]:
             sink.mux(packet)
     return buffer.getvalue()
-
-
-def _fit_length(samples: np.ndarray, length: int) -> np.ndarray:
-    """Trim or zero-pad to ``length`` samples (as ``librosa.resample(fix=True)``)."""
-    if len(samples) >= length:
-        return samples[:length]
-    return np.pad(samples, (0, length - len(samples)))
 
 
 def song_id_from_path(path: Path) -> int | None:

@@ -2,9 +2,12 @@
 
 The feature front end is numpy only (filterbanks in :mod:`emoreco.audio.filterbanks`).
 
-Time conventions: STFT frames are centred (``center=True``), so frame ``k`` describes the
-audio around ``k * hop_length / sample_rate`` seconds from the start of the file. A window
-``[start, start + length)`` holds the frames whose centres fall inside it.
+Time conventions: frame ``k`` belongs to time ``k * hop_length / sample_rate`` seconds from
+the start of the file. MFCC frames are centred on it (``center=True``, as librosa);
+chroma frames end at it (:func:`chroma_span`: the 171 ms of audio before the time), so a
+500-ms chroma segment needs no audio after its own end, and a live stream can give
+valence as soon as the segment has been heard. A window ``[start, start + length)``
+holds the frames whose times fall inside it.
 """
 
 from __future__ import annotations
@@ -33,9 +36,9 @@ class SongFeatures:
     mfcc : np.ndarray, shape (n_mfcc, n_frames), float32
     chroma : np.ndarray, shape (12, n_frames), float32
     frame_times_s : np.ndarray, shape (n_frames,)
-        Centre time of each frame, seconds from the start of the audio.
+        Time of each frame, seconds from the start of the audio.
     duration_s : float
-        Time of the last frame centre, ``(n_frames - 1) * hop_length / sample_rate``: the
+        Time of the last frame, ``(n_frames - 1) * hop_length / sample_rate``: the
         audio length rounded down to the frame grid, identical whether the features were
         just computed or read back from the cache.
     """
@@ -47,14 +50,40 @@ class SongFeatures:
 
 
 def frame_times(n_frames: int, params: FeatureParams) -> np.ndarray:
-    """Centre times in seconds of ``n_frames`` STFT frames, shape (n_frames,)."""
+    """Times in seconds of ``n_frames`` STFT frames, shape (n_frames,)."""
     return np.arange(n_frames) * params.frame_period_s
+
+
+@dataclass(frozen=True)
+class FrameSpan:
+    """The samples an STFT frame reads around its time (sample ``k * hop_length``):
+    ``[k * hop_length - before, k * hop_length + after)``, zero outside the audio; of
+    those after the time only the first ``needed`` have a nonzero window weight, so the
+    frame is final once they have arrived. ``before + after == n_fft``."""
+
+    before: int
+    after: int
+    needed: int
+
+
+def mfcc_span(params: FeatureParams) -> FrameSpan:
+    """Centred MFCC frames: ``n_fft // 2`` samples on either side, the Hann window of
+    ``win_length`` in the middle (128 samples after the time with the defaults)."""
+    half = params.n_fft // 2
+    window_end = (params.n_fft - params.win_length) // 2 + params.win_length  # centred_hann
+    return FrameSpan(before=params.n_fft - half, after=half, needed=window_end - half)
+
+
+def chroma_span(params: FeatureParams) -> FrameSpan:
+    """Trailing chroma frames: the ``chroma_n_fft`` samples that end at the frame's time."""
+    return FrameSpan(before=params.chroma_n_fft, after=0, needed=0)
 
 
 def frame_power(padded: np.ndarray, n_fft: int, win_length: int, hop_length: int,
                 n_frames: int) -> np.ndarray:
     """Power spectra of ``n_frames`` frames of ``n_fft`` samples every ``hop_length``, the
-    first starting at ``padded[0]`` (periodic Hann of ``win_length``, centred).
+    first starting at ``padded[0]`` (periodic Hann of ``win_length`` in the middle of
+    each frame).
 
     Returns
     -------
@@ -69,12 +98,14 @@ def frame_power(padded: np.ndarray, n_fft: int, win_length: int, hop_length: int
 
 
 def power_spectrogram_blocks(samples: np.ndarray, n_fft: int, win_length: int,
-                             hop_length: int, block_frames: int = STFT_BLOCK_FRAMES
-                             ) -> Iterator[np.ndarray]:
-    """Power spectrogram of a centred STFT (zero padding, periodic Hann), block by block.
+                             hop_length: int, span: FrameSpan,
+                             block_frames: int = STFT_BLOCK_FRAMES) -> Iterator[np.ndarray]:
+    """Power spectrogram of an STFT (zero padding, periodic Hann), block by block.
 
-    Frame ``k`` is centred on sample ``k * hop_length``, as ``librosa.stft(center=True,
-    pad_mode="constant")``; only ``block_frames`` frames are transformed at a time, so
+    Frame ``k`` reads the samples ``span`` gives around sample ``k * hop_length`` (with
+    :func:`mfcc_span`, as ``librosa.stft(center=True, pad_mode="constant")``; with
+    :func:`chroma_span`, as that of the audio delayed by ``n_fft // 2`` zeros); only
+    ``block_frames`` frames are transformed at a time, so
     memory does not grow with the song beyond its samples. The transform runs in float32
     (relative difference to librosa's float64 transform about 2e-7), one frame's spectrum
     the same whatever else is in its block.
@@ -84,7 +115,7 @@ def power_spectrogram_blocks(samples: np.ndarray, n_fft: int, win_length: int,
     np.ndarray, shape (n_block_frames, 1 + n_fft // 2), float32, C-contiguous
         Consecutive blocks of frames (rows); ``1 + len(samples) // hop_length`` in all.
     """
-    padded = np.pad(np.asarray(samples, dtype=np.float32), n_fft // 2)
+    padded = np.pad(np.asarray(samples, dtype=np.float32), (span.before, span.after))
     n_frames = 1 + len(samples) // hop_length
     for first in range(0, n_frames, block_frames):
         count = min(first + block_frames, n_frames) - first
@@ -129,10 +160,11 @@ def compute_song_features(samples: np.ndarray, params: FeatureParams) -> SongFea
     MFCCs: power STFT (``n_fft``, ``win_length``, ``hop_length``) -> ``n_mels`` Slaney
     mel bands -> dB (floor 80 dB below the loudest band so far: :func:`causal_db_floor`,
     so that a frame depends on no later audio) -> orthonormal DCT-II.
-    Chroma: power STFT with ``chroma_n_fft`` on the same hop -> 12 pitch classes ->
-    each frame divided by its largest class. Both equal librosa 0.11's
-    ``feature.mfcc`` (with that causal floor) and ``feature.chroma_stft`` (checked in the
-    tests) without importing librosa.
+    Chroma: power STFT with ``chroma_n_fft`` on the same hop, each frame ending at its
+    time (:func:`chroma_span`) -> 12 pitch classes -> each frame divided by its largest
+    class. Both equal librosa 0.11's ``feature.mfcc`` (with that causal floor) and
+    ``feature.chroma_stft`` (of the audio delayed by ``chroma_n_fft // 2`` zeros),
+    checked in the tests, without importing librosa.
 
     No step goes through BLAS, whose float32 sums change with its thread count: the mel
     product is a sparse one (SciPy), the chroma product a NumPy ``einsum`` and the DCT
@@ -153,10 +185,12 @@ def compute_song_features(samples: np.ndarray, params: FeatureParams) -> SongFea
     """
     samples = np.asarray(samples, dtype=np.float32)
     decibels = np.concatenate([mel_decibels(block, params) for block in power_spectrogram_blocks(
-        samples, params.n_fft, params.win_length, params.hop_length)], axis=1)
+        samples, params.n_fft, params.win_length, params.hop_length, mfcc_span(params))],
+        axis=1)
     mfcc = decibels_to_mfcc(causal_db_floor(decibels), params)
     chroma = np.concatenate([chroma_frames(block, params) for block in power_spectrogram_blocks(
-        samples, params.chroma_n_fft, params.chroma_n_fft, params.hop_length)], axis=1)
+        samples, params.chroma_n_fft, params.chroma_n_fft, params.hop_length,
+        chroma_span(params))], axis=1)
     n_frames = mfcc.shape[1]
     return SongFeatures(mfcc=mfcc, chroma=chroma, frame_times_s=frame_times(n_frames, params),
                         duration_s=(n_frames - 1) * params.frame_period_s)

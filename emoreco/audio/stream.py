@@ -11,24 +11,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from emoreco.audio.features import (causal_db_floor, chroma_frames, decibels_to_mfcc,
-                                    frame_power, mel_decibels)
+from emoreco.audio.features import (FrameSpan, causal_db_floor, chroma_frames, chroma_span,
+                                    decibels_to_mfcc, frame_power, mel_decibels, mfcc_span)
 from emoreco.core.config import FeatureParams
 
 
 class FeatureStream:
     """Incremental MFCC and chroma frames of mono audio at ``params.sample_rate``.
 
-    Frame ``k`` is centred on sample ``k * hop_length`` and reads ``n_fft // 2`` samples
-    on either side for the MFCCs, ``chroma_n_fft // 2`` for chroma: each matrix's frame is
-    final once the last sample it reads has arrived (the MFCCs 64 ms before chroma with
-    the default parameters), or at the end of the stream (whose frames, as the song's,
-    are zero-padded past the last sample).
+    Frame ``k`` of each matrix reads the samples its
+    :class:`~emoreco.audio.features.FrameSpan` gives around sample ``k * hop_length`` and
+    is final once the last one with a nonzero window weight has arrived (with the default
+    parameters: the MFCC frame 10.7 ms after its time, the chroma frame at its time), or
+    at the end of the stream (whose frames, as the song's, are zero-padded past the last
+    sample).
     """
 
     def __init__(self, params: FeatureParams) -> None:
         self.params = params
-        self._reach = {"mfcc": params.n_fft // 2, "chroma": params.chroma_n_fft // 2}
+        self._span: dict[str, FrameSpan] = {"mfcc": mfcc_span(params),
+                                            "chroma": chroma_span(params)}
         self._next = {"mfcc": 0, "chroma": 0}  # next frame of each matrix
         self._buffer = np.zeros(0, np.float32)
         self._buffer_start = 0  # absolute index of self._buffer[0]
@@ -53,7 +55,7 @@ class FeatureStream:
         -------
         mfcc : np.ndarray, shape (n_mfcc, n_new_mfcc)
         chroma : np.ndarray, shape (12, n_new_chroma)
-            The MFCCs run ahead of chroma by a few frames until :meth:`finish`.
+            Chroma runs ahead of the MFCCs by a frame until :meth:`finish`.
         """
         if self._finished:
             raise RuntimeError("push() after finish()")
@@ -61,21 +63,23 @@ class FeatureStream:
         self._buffer = np.concatenate([self._buffer, samples])
         self._received += len(samples)
         hop = self.params.hop_length
-        return self._frames({name: max(0, (self._received - reach) // hop + 1)
-                             for name, reach in self._reach.items()})
+        return self._frames({name: max(0, (self._received - span.needed) // hop + 1)
+                             for name, span in self._span.items()})
 
     def finish(self) -> tuple[np.ndarray, np.ndarray]:
         """End of the stream: the remaining frames, ``1 + n_samples // hop_length`` of each
         matrix in all."""
         self._finished = True
         last = 1 + self._received // self.params.hop_length
-        return self._frames(dict.fromkeys(self._reach, last))
+        return self._frames(dict.fromkeys(self._span, last))
 
-    def _segment(self, first_frame: int, n_frames: int, reach: int) -> np.ndarray:
-        """Samples ``[first * hop - reach, (last) * hop + reach)``, zeros outside the audio."""
+    def _segment(self, first_frame: int, n_frames: int, span: FrameSpan) -> np.ndarray:
+        """Samples ``[first * hop - before, last * hop + after)`` of frames ``first`` to
+        ``last``; zeros outside the audio and where samples have not arrived yet (the
+        window weighs those by zero)."""
         hop = self.params.hop_length
-        start = first_frame * hop - reach
-        stop = (first_frame + n_frames - 1) * hop + reach
+        start = first_frame * hop - span.before
+        stop = (first_frame + n_frames - 1) * hop + span.after
         out = np.zeros(stop - start, np.float32)
         low, high = max(start, 0), min(stop, self._received)
         if high > low:
@@ -89,7 +93,7 @@ class FeatureStream:
         chroma = np.zeros((12, 0), np.float32)
         first, count = self._next["mfcc"], until["mfcc"] - self._next["mfcc"]
         if count > 0:
-            power = frame_power(self._segment(first, count, self._reach["mfcc"]),
+            power = frame_power(self._segment(first, count, self._span["mfcc"]),
                                 params.n_fft, params.win_length, params.hop_length, count)
             decibels = causal_db_floor(mel_decibels(power, params), self._loudest)
             self._loudest = max(self._loudest, float(decibels.max()))
@@ -97,13 +101,13 @@ class FeatureStream:
             self._next["mfcc"] = until["mfcc"]
         first, count = self._next["chroma"], until["chroma"] - self._next["chroma"]
         if count > 0:
-            power = frame_power(self._segment(first, count, self._reach["chroma"]),
+            power = frame_power(self._segment(first, count, self._span["chroma"]),
                                 params.chroma_n_fft, params.chroma_n_fft, params.hop_length,
                                 count)
             chroma = chroma_frames(power, params)
             self._next["chroma"] = until["chroma"]
-        keep_from = min(self._next[name] * params.hop_length - reach  # earliest still read
-                        for name, reach in self._reach.items())
+        keep_from = min(self._next[name] * params.hop_length - span.before  # earliest read
+                        for name, span in self._span.items())
         if keep_from > self._buffer_start:
             self._buffer = self._buffer[keep_from - self._buffer_start:]
             self._buffer_start = keep_from

@@ -8,7 +8,9 @@ import sys
 import threading
 from pathlib import Path
 
-from emoreco.cli.common import add_model_options, finite_seconds, log, model_names
+from emoreco.cli.common import (add_model_options, finite_seconds, int_at_least, log,
+                                 model_names)
+from emoreco.runs.listen import RETRY_WAIT_MAX_S
 
 
 def listen_parser() -> argparse.ArgumentParser:
@@ -38,6 +40,12 @@ def listen_parser() -> argparse.ArgumentParser:
                         help="serve a page that draws both curves as they arrive (host "
                              "127.0.0.1 unless given; port 0: any free one, printed); it "
                              "stays served after the input ends, until Ctrl-C")
+    parser.add_argument("--retries", type=int_at_least(0), default=10,
+                        help="reconnection attempts in a row when a URL drops (default: "
+                             "10; 0: end with an error at the first drop)")
+    parser.add_argument("--retry-wait", type=finite_seconds, default=1.0, metavar="S",
+                        help="seconds before the first reconnection attempt, doubled for "
+                             f"each next one up to {RETRY_WAIT_MAX_S:g} (default: 1)")
     parser.add_argument("--out-dir", type=Path,
                         help="also write MAIN.py's tables (TestSongPredicted.csv, "
                              "TestSongSummary.csv) here when the stream ends or on Ctrl-C")
@@ -100,7 +108,8 @@ def listen_main(args: argparse.Namespace) -> int:
 
     session = LiveSession(source, predictor, emit, start_s=args.start,
                           realtime=args.realtime, keep_values=outputs is not None,
-                          device=args.device)
+                          device=args.device, retries=args.retries,
+                          retry_wait_s=args.retry_wait, notice=log.warning)
     try:
         session.run()
         if server is not None:

@@ -29,7 +29,9 @@ WINDOWING = {"windowing": True}
 # do not go through BLAS (the same bits whatever its thread count). 3: every format but
 # PCM (WAV, AIFF) decoded by FFmpeg first (audio.decode.decoders_for). 4: the MFCCs' dB
 # floor follows the loudest band so far, not the song's (audio.features.causal_db_floor).
-FEATURE_CODE_VERSION = 4
+# 5: resampling by libswresample, 3 ms delay (audio.resample), and chroma frames that end
+# at their time (audio.features.chroma_span): live values 85 + 80 ms sooner.
+FEATURE_CODE_VERSION = 5
 
 
 def _exact_ratio(numerator: float, denominator: float, what: str) -> int:
@@ -61,7 +63,8 @@ class FeatureParams:
 
     Chroma uses its own, longer STFT (``chroma_n_fft`` 2048 = 171 ms, 5.9 Hz bins, enough
     to separate semitones above ~100 Hz) on the same hop, so both matrices share one frame
-    grid. ``chroma_tuning`` is the tuning offset in fractions of a semitone (0 = A440);
+    grid; a chroma frame holds the 171 ms before its time, so that a segment needs no
+    later audio. ``chroma_tuning`` is the tuning offset in fractions of a semitone (0 = A440);
     estimating it per song costs about 100 ms, more than all other features together.
 
     ``hop_s`` is the step of every output curve; it must equal ``segment_s`` so that

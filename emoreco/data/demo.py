@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emoreco.audio.resample import resample
 from emoreco.data.annotations import AnnotationSeries, write_dynamic_annotations
 from emoreco.core.atomic import atomic_path, write_json
 from emoreco.core.deam import ANNOTATION_START_S, ANNOTATION_STEP_S, CLIP_IDS, FULL_SONG_IDS
@@ -159,9 +160,7 @@ def render_song(song: DemoSong, path: Path, rate: int = RENDER_RATE, channels: i
     or OGG) at ``rate`` Hz with 1 or 2 channels."""
     samples = synthesize(song)
     if rate != RENDER_RATE:
-        import soxr
-
-        samples = soxr.resample(samples, RENDER_RATE, rate, quality="HQ")
+        samples = resample(samples, RENDER_RATE, rate)
     if channels == 2:
         samples = np.stack([samples, 0.8 * samples], axis=1)
     _write_audio(path, samples, rate)

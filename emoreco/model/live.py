@@ -94,16 +94,24 @@ class LiveCurves:
 
     def curve(self, song: str) -> EmotionCurve:
         """Everything computed, as :func:`~emoreco.model.scoring.song_curve` returns it."""
-        if not self.values:
-            return EmotionCurve(song, np.zeros(0),
-                                {name: np.zeros(0, np.float32) for name in self.models})
-        first, last = min(self.values), max(self.values)
-        axis = first + self._hop * np.arange(int(round((last - first) / self._hop)) + 1)
-        curves = {}
-        for name in self.models:
-            curve = np.full(len(axis), np.nan, np.float32)
-            for time_s, values in self.values.items():
-                if name in values:
-                    curve[int(round((time_s - first) / self._hop))] = values[name]
-            curves[name] = curve
-        return EmotionCurve(song, axis, curves)
+        return curve_of_values(song, self.values, list(self.models), self._hop)
+
+
+def curve_of_values(song: str, values: Mapping[float, Mapping[str, float]],
+                    targets: list[str], hop_s: float) -> EmotionCurve:
+    """Values by time (on a ``hop_s`` grid) as an :class:`EmotionCurve` from the first
+    time to the last, NaN where a target has no value (before its first input, or in a
+    gap of a stream)."""
+    if not values:
+        return EmotionCurve(song, np.zeros(0), {name: np.zeros(0, np.float32)
+                                                for name in targets})
+    first, last = min(values), max(values)
+    axis = first + hop_s * np.arange(int(round((last - first) / hop_s)) + 1)
+    curves = {}
+    for name in targets:
+        curve = np.full(len(axis), np.nan, np.float32)
+        for time_s, at_time in values.items():
+            if name in at_time:
+                curve[int(round((time_s - first) / hop_s))] = at_time[name]
+        curves[name] = curve
+    return EmotionCurve(song, axis, curves)

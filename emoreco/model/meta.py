@@ -24,7 +24,7 @@ RESAVE_HINT = "retrain it with MAIN_arousal.py / MAIN_valence.py --overwrite"
 def library_versions() -> dict[str, str]:
     """Versions of the libraries that shape results."""
     versions = {"python": platform.python_version()}
-    for package in ("numpy", "scipy", "soundfile", "soxr", "av", "onnxruntime", "keras",
+    for package in ("numpy", "scipy", "soundfile", "av", "onnxruntime", "keras",
                     "tensorflow", "tensorflow-cpu", "tf2onnx"):
         try:
             versions[package] = metadata.version(package)

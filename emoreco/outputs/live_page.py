@@ -3,8 +3,9 @@
 The page holds the values so far (embedded when it is served, so it draws at once) and
 then receives the stream's records from the server as Server-Sent Events
 (``EventSource("events")``: the records so far again, then each new one, one JSON record
-per event as ``emoreco listen`` prints them; one value is kept per time). plotly.js is inlined, so the page needs nothing
-but the server it came from.
+per event as ``emoreco listen`` prints them; one value is kept per time; a gap of a
+reconnected URL breaks the lines). plotly.js is inlined, so the page needs nothing but
+the server it came from.
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ let pending = false;
 function add(record) {
   for (const t of targets) {
     if (record[t] !== null && record[t] !== undefined) points[t].set(record.t, record[t]);
+    else if ("gap_s" in record) points[t].set(record.t, null);  // the line breaks there
   }
 }
+const count = (t) => [...points[t].values()].filter((v) => v !== null).length;
 function draw() {
   pending = false;
   const traces = targets.map((t) => {
@@ -36,7 +39,7 @@ function draw() {
   const data = Object.fromEntries(targets.map((t) => [t, [...points[t].entries()]]));
   document.getElementById("data").textContent = JSON.stringify(data);
   document.getElementById("status").textContent =
-    `${points[targets[0]].size + points[targets[1]].size} values, ${viaEvents} live`;
+    `${count(targets[0]) + count(targets[1])} values, ${viaEvents} live`;
 }
 function schedule() { if (!pending) { pending = true; setTimeout(draw, 100); } }
 HISTORY.forEach(add);

@@ -27,7 +27,7 @@ from emoreco.audio.stream import FeatureStream
 from emoreco.core.errors import AudioError, ConfigError
 from emoreco.core.extras import require
 from emoreco.model.curves import EmotionCurve
-from emoreco.model.live import LiveCurves
+from emoreco.model.live import LiveCurves, curve_of_values
 from emoreco.model.predictor import Predictor
 from emoreco.outputs.tables import DECIMALS
 
@@ -171,6 +171,9 @@ def value_line(time_s: float, values: dict[str, float], targets: list[str]) -> d
     return record
 
 
+RETRY_WAIT_MAX_S = 30.0  # the longest wait between two reconnection attempts
+
+
 class LiveSession:
     """The curves of ``source``, computed as it arrives, each new value given to ``emit``.
 
@@ -178,6 +181,15 @@ class LiveSession:
     target's value at that time is computed, with the values of the other targets known
     by then (at 2 Hz, valence at ``t`` comes 1 s before arousal at ``t``: a time is
     emitted twice), and ``new``, the targets computed just now.
+
+    A URL that drops (FFmpeg reports an I/O error: the server closed the connection
+    before the announced length, or a stream without one ended) is opened again after
+    ``retry_wait_s``, doubling up to :data:`RETRY_WAIT_MAX_S`, at most ``retries`` times
+    in a row. Time keeps counting: the new connection's audio starts at the end of the
+    audio heard plus the time the reconnection took, rounded up to the time step; its
+    first record marks the gap, ``{"t": <end of the audio heard>, "arousal": null,
+    "valence": null, "gap_s": <seconds without audio>}``. Values resume once the new
+    audio fills their windows (as at the start of a stream).
 
     Parameters
     ----------
@@ -189,54 +201,111 @@ class LiveSession:
         Read a file at its own pace instead of as fast as it decodes.
     keep_values : bool
         Keep every value, for :meth:`curve` (the tables at the end of a stream).
+    retries, retry_wait_s : int, float
+        Reconnection attempts after a URL drops, and the first wait in seconds.
+    notice : callable, optional
+        Gets a line for the user on each drop and reconnection (standard error).
     """
 
     def __init__(self, source: str, predictor: Predictor,
                  emit: Callable[[dict[str, Any], tuple[str, ...]], None],
                  start_s: float = 0.0, realtime: bool = False, keep_values: bool = False,
-                 device: str | None = None) -> None:
+                 device: str | None = None, retries: int = 10, retry_wait_s: float = 1.0,
+                 notice: Callable[[str], None] | None = None) -> None:
         self.source, self.predictor, self.emit = source, predictor, emit
         self.device = device
         self.realtime = realtime
         self.name = "stdin" if source == "-" else source.rstrip("/").rsplit("/", 1)[-1]
-        self.curves = LiveCurves(predictor.models, start_s, keep_values)
+        self.start_s, self.keep_values = start_s, keep_values
+        self.retries, self.retry_wait_s = retries, retry_wait_s
+        self.notice = notice or (lambda line: None)
+        self._label = "standard input" if source == "-" else source
         self._targets = list(predictor.models)
         self._recent: dict[float, dict[str, float]] = {}
+        self._connections: list[tuple[float, LiveCurves]] = []  # (offset_s, curves)
+        self._heard_s = 0.0  # audio of the current connection so far
 
-    def _report(self, new: list[tuple[float, dict[str, float]]]) -> None:
+    def _report(self, new: list[tuple[float, dict[str, float]]], offset_s: float) -> None:
         for time_s, values in new:
+            time_s += offset_s
             merged = self._recent.setdefault(time_s, {})
             merged.update(values)
             self.emit(value_line(time_s, merged, self._targets), tuple(values))
         if new:
-            newest = new[-1][0]
+            newest = new[-1][0] + offset_s
             for old in [t for t in self._recent if t < newest - RECENT_S]:
                 del self._recent[old]
 
     def run(self) -> None:
-        """Read the source to its end (Ctrl-C stops it: :attr:`curves` keeps what was
-        computed).
+        """Read the source to its end (Ctrl-C stops it: :meth:`curve` keeps what was
+        computed), reconnecting to a URL that drops.
 
         Raises
         ------
         AudioError
-            The source cannot be opened or decoded as audio (one line).
+            The source cannot be opened or decoded as audio, or a URL that dropped could
+            not be opened again in ``retries`` attempts (one line).
         """
+        if self.device is not None:
+            self._play(open_device(self.device), 0.0)
+            return
+        if not is_url(self.source):
+            self._play(open_live_source(self.source), 0.0)
+            return
+        offset_s, lost_s, lost_at, failures, gap = 0.0, 0.0, time.monotonic(), 0, None
+        while True:
+            self._heard_s = 0.0
+            try:
+                self._play(open_live_source(self.source), offset_s, gap)
+                return
+            except AudioError as exc:
+                if self._heard_s:  # a new drop: the failures start again
+                    lost_s, lost_at, failures = offset_s + self._heard_s, time.monotonic(), 0
+                elif not self._connections:
+                    raise  # never heard: a wrong URL is a mistake, not a drop
+                failures += 1
+                if failures > self.retries:
+                    raise AudioError(f"{self._label}: lost at {lost_s:.1f} s and not "
+                                     f"reopened in {self.retries} attempts ({exc})") from exc
+                wait_s = min(self.retry_wait_s * 2 ** (failures - 1), RETRY_WAIT_MAX_S)
+                self.notice(f"{self._label}: no audio from {lost_s:.1f} s ({exc}); "
+                            f"reconnecting in {wait_s:g} s (attempt {failures} of "
+                            f"{self.retries})")
+                time.sleep(wait_s)
+                hop = self.predictor.params.hop_s
+                offset_s = math.ceil((lost_s + time.monotonic() - lost_at) / hop - 1e-9) * hop
+                gap = (lost_s, offset_s - lost_s)
+
+    def _play(self, opened: Any, offset_s: float,
+              gap: tuple[float, float] | None = None) -> None:
+        """Decode one connection (or the whole source) whose audio starts at
+        ``offset_s``; ``gap`` (end of the audio heard, seconds without audio) is reported
+        first, once the source is open."""
         params = self.predictor.params
-        label = "standard input" if self.source == "-" else self.source
-        opened = (open_device(self.device) if self.device is not None
-                  else open_live_source(self.source))
         with opened as (rate, channels, blocks):
-            mixer = MonoResampler(label, rate, channels, params.sample_rate)
+            if gap is not None:
+                self.notice(f"{self._label}: reconnected; its audio starts at {offset_s:g} s")
+                self.emit({**value_line(gap[0], {}, self._targets), "gap_s": round(gap[1], 3)},
+                          ())
+            mixer = MonoResampler(self._label, rate, channels, params.sample_rate)
             features = FeatureStream(params)
+            curves = LiveCurves(self.predictor.models, max(0.0, self.start_s - offset_s),
+                                self.keep_values)
+            if not self.keep_values:
+                self._connections.clear()  # an endless stream keeps no values
+            self._connections.append((offset_s, curves))
             for block in (_paced(blocks, rate) if self.realtime else blocks):
-                self._report(self.curves.add(*features.push(mixer.push(block))))
-            self._report(self.curves.add(*features.push(mixer.finish())))
-            self._report(self.curves.add(*features.finish()))
+                self._report(curves.add(*features.push(mixer.push(block))), offset_s)
+                self._heard_s = features.samples_received / params.sample_rate
+            self._report(curves.add(*features.push(mixer.finish())), offset_s)
+            self._report(curves.add(*features.finish()), offset_s)
 
     def curve(self) -> EmotionCurve:
-        """Every value so far, as ``MAIN.py`` computes them (needs ``keep_values``)."""
-        return self.curves.curve(self.name)
+        """Every value so far, as ``MAIN.py`` computes them, NaN in the gaps of a stream
+        that reconnected (needs ``keep_values``)."""
+        values = {offset_s + time_s: at_time for offset_s, curves in self._connections
+                  for time_s, at_time in curves.values.items()}
+        return curve_of_values(self.name, values, self._targets, self.predictor.params.hop_s)
 
 
 def osc_address(text: str) -> tuple[str, int]:
@@ -255,7 +324,8 @@ def osc_address(text: str) -> tuple[str, int]:
 
 class OscSender:
     """Each new value as an OSC message ``/emoreco/<target>`` with the arguments
-    ``[t, value]`` (floats), over UDP to ``HOST:PORT`` (python-osc, the ``live`` extra)."""
+    ``[t, value]`` (floats), and each gap of a reconnected URL as ``/emoreco/gap``
+    ``[t, gap_s]``, over UDP to ``HOST:PORT`` (python-osc, the ``live`` extra)."""
 
     def __init__(self, address: str) -> None:
         require("pythonosc", "live", "--osc")
@@ -266,6 +336,9 @@ class OscSender:
 
     def send(self, record: dict[str, Any], new: tuple[str, ...]) -> None:
         """Send the values of ``new`` targets in ``record`` (a :func:`value_line`)."""
+        if "gap_s" in record:
+            self._client.send_message("/emoreco/gap", [float(record["t"]),
+                                                       float(record["gap_s"])])
         for target in new:
             if record.get(target) is not None:
                 self._client.send_message(f"/emoreco/{target}",
