@@ -34,8 +34,13 @@ from emoreco.outputs.tables import DECIMALS
 # FFmpeg reads up to 5 MB and 5 s of a pipe to guess its format before decoding
 # anything; a live source must not wait for that. 32 bytes is its smallest probe (the
 # format is then recognised from the header alone). (Its "nobuffer" flag is not set: it
-# loses the first packets of a pipe.)
-LIVE_DEMUXER_OPTIONS = {"probesize": "32", "analyzeduration": "0"}
+# loses the first packets of a pipe.) Its WAV demuxer hands over PCM in packets of about
+# 0.1 s (4096 samples: 93 ms at 44.1 kHz, a wait of up to 93 ms for a value's last
+# sample); "max_size" cuts them to 8192 bytes (46 ms of 16-bit stereo at 44.1 kHz).
+# Measured by benchmarks/bench_live.py: 2048 bytes gave 23 ms at most but 10 % of a core
+# (the work per packet), 8192 bytes 52 ms and under 5 %. Compressed formats come in
+# their codec's frames (MP3 26 ms, AAC 23 ms, Opus 20 ms).
+LIVE_DEMUXER_OPTIONS = {"probesize": "32", "analyzeduration": "0", "max_size": "8192"}
 PACE_BLOCK_S = 0.02  # a file played at its own pace arrives in pieces of this length
 RECENT_S = 5.0  # values of this many seconds back are kept to complete later lines
 
@@ -280,13 +285,9 @@ class LiveSession:
               gap: tuple[float, float] | None = None) -> None:
         """Decode one connection (or the whole source) whose audio starts at
         ``offset_s``; ``gap`` (end of the audio heard, seconds without audio) is reported
-        first, once the source is open."""
+        with its first audio."""
         params = self.predictor.params
         with opened as (rate, channels, blocks):
-            if gap is not None:
-                self.notice(f"{self._label}: reconnected; its audio starts at {offset_s:g} s")
-                self.emit({**value_line(gap[0], {}, self._targets), "gap_s": round(gap[1], 3)},
-                          ())
             mixer = MonoResampler(self._label, rate, channels, params.sample_rate)
             features = FeatureStream(params)
             curves = LiveCurves(self.predictor.models, max(0.0, self.start_s - offset_s),
@@ -295,6 +296,12 @@ class LiveSession:
                 self._connections.clear()  # an endless stream keeps no values
             self._connections.append((offset_s, curves))
             for block in (_paced(blocks, rate) if self.realtime else blocks):
+                if gap is not None:  # audio again: the gap ends here
+                    self.notice(f"{self._label}: reconnected; its audio starts at "
+                                f"{offset_s:g} s")
+                    self.emit({**value_line(gap[0], {}, self._targets),
+                               "gap_s": round(gap[1], 3)}, ())
+                    gap = None
                 self._report(curves.add(*features.push(mixer.push(block))), offset_s)
                 self._heard_s = features.samples_received / params.sample_rate
             self._report(curves.add(*features.push(mixer.finish())), offset_s)
