@@ -67,10 +67,11 @@ def test_live_values_equal_song_curve_and_memory_stays_bounded(trained_models, t
     samples = load_audio(tiny_deam / "test_songs" / "demo_song_2.wav", 12000)
     expected = song_curve("s", compute_song_features(samples, predictor.params),
                           predictor.models, 1.0)
-    for size in (12000, 250, 4321):
+    for size, lazy in ((12000, False), (250, False), (4321, False), (441, True)):
         stream, live = FeatureStream(predictor.params), LiveCurves(predictor.models, 1.0)
         for start in range(0, len(samples), size):
-            live.add(*stream.push(samples[start:start + size]))
+            wanted = live.frames_wanted() if lazy else None  # frames computed when due
+            live.add(*stream.push(samples[start:start + size], wanted))
         live.add(*stream.finish())
         curve = live.curve("s")
         np.testing.assert_array_equal(curve.times_s, expected.times_s)
@@ -84,8 +85,9 @@ def test_each_value_comes_as_soon_as_its_audio_has_arrived(trained_models, tiny_
     """Arousal at t reads [t, t + 1.5 s), valence [t - 2.5 s, t + 0.5 s): fed 10 ms at a
     time, each value must come within 25 ms of audio after that end (10.7 ms: the last
     MFCC frame's window; 2.9 ms: the resampler's filter; 10 ms: the piece), and never
-    before it. A resampler working in FFT blocks (soxr: up to 85 ms) or centred 171-ms
-    chroma frames (valence 88-98 ms late) break it."""
+    before it, with the frames computed only when a value needs them. A resampler working
+    in FFT blocks (soxr: up to 85 ms) or centred 171-ms chroma frames (valence 88-98 ms
+    late) break it."""
     import soundfile
 
     from emoreco.audio.decode import MonoResampler
@@ -100,15 +102,20 @@ def test_each_value_comes_as_soon_as_its_audio_has_arrived(trained_models, tiny_
     stream, live = FeatureStream(predictor.params), LiveCurves(predictor.models, 1.0)
     ends = {"arousal": 1.5, "valence": 0.5}
     lags: dict[str, list[float]] = {"arousal": [], "valence": []}
-    piece = rate // 100
+    piece, computing = rate // 100, 0
     for start in range(0, len(audio) - piece, piece):
         heard_s = (start + piece) / rate
-        for time_s, values in live.add(*stream.push(mixer.push(audio[start:start + piece]))):
+        frames = stream.push(mixer.push(audio[start:start + piece]), live.frames_wanted())
+        computing += bool(frames[0].shape[1] or frames[1].shape[1])
+        for time_s, values in live.add(*frames):
             for target in values:
                 lags[target].append(heard_s - (time_s + ends[target]))
     for target, lag in lags.items():
         assert len(lag) > 40, target
         assert 0 <= min(lag) and max(lag) <= 0.025, (target, min(lag), max(lag))
+    # frames are computed when a value is due (twice per 0.5 s: chroma, then the MFCCs),
+    # not in each of the 100 pieces a second
+    assert computing <= 4.5 * len(audio) / rate, computing
 
 
 def _lines(text: str) -> pd.DataFrame:

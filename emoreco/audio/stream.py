@@ -9,11 +9,17 @@ bounded: samples are dropped once no later frame reads them.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+
 import numpy as np
 
 from emoreco.audio.features import (FrameSpan, causal_db_floor, chroma_frames, chroma_span,
                                     decibels_to_mfcc, frame_power, mel_decibels, mfcc_span)
 from emoreco.core.config import FeatureParams
+
+
+LAZY_MAX_FRAMES = 48  # final frames a matrix may leave uncomputed while none is wanted (1 s)
 
 
 class FeatureStream:
@@ -48,8 +54,18 @@ class FeatureStream:
         """Samples pushed so far."""
         return self._received
 
-    def push(self, samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def push(self, samples: np.ndarray, wanted: Mapping[str, int] | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
         """Add samples; return the frames of each matrix that became final.
+
+        Parameters
+        ----------
+        samples : np.ndarray, shape (n,)
+        wanted : mapping of ``"mfcc"`` / ``"chroma"`` to a frame count, optional
+            Compute a matrix's final frames only once there are this many in all (what
+            the next value needs: :meth:`~emoreco.model.live.LiveCurves.frames_wanted`)
+            or :data:`LAZY_MAX_FRAMES` are waiting: fewer, longer STFT calls for the
+            same frames (a live stream's packets are shorter than a frame's hop).
 
         Returns
         -------
@@ -63,8 +79,13 @@ class FeatureStream:
         self._buffer = np.concatenate([self._buffer, samples])
         self._received += len(samples)
         hop = self.params.hop_length
-        return self._frames({name: max(0, (self._received - span.needed) // hop + 1)
-                             for name, span in self._span.items()})
+        final = {name: max(0, (self._received - span.needed) // hop + 1)
+                 for name, span in self._span.items()}
+        if wanted is not None:
+            final = {name: count for name, count in final.items()
+                     if count >= wanted.get(name, math.inf)
+                     or count - self._next[name] >= LAZY_MAX_FRAMES}
+        return self._frames(final)
 
     def finish(self) -> tuple[np.ndarray, np.ndarray]:
         """End of the stream: the remaining frames, ``1 + n_samples // hop_length`` of each
@@ -91,7 +112,7 @@ class FeatureStream:
         params = self.params
         mfcc = np.zeros((params.n_mfcc, 0), np.float32)
         chroma = np.zeros((12, 0), np.float32)
-        first, count = self._next["mfcc"], until["mfcc"] - self._next["mfcc"]
+        first, count = self._next["mfcc"], until.get("mfcc", 0) - self._next["mfcc"]
         if count > 0:
             power = frame_power(self._segment(first, count, self._span["mfcc"]),
                                 params.n_fft, params.win_length, params.hop_length, count)
@@ -99,7 +120,7 @@ class FeatureStream:
             self._loudest = max(self._loudest, float(decibels.max()))
             mfcc = decibels_to_mfcc(decibels, params)
             self._next["mfcc"] = until["mfcc"]
-        first, count = self._next["chroma"], until["chroma"] - self._next["chroma"]
+        first, count = self._next["chroma"], until.get("chroma", 0) - self._next["chroma"]
         if count > 0:
             power = frame_power(self._segment(first, count, self._span["chroma"]),
                                 params.chroma_n_fft, params.chroma_n_fft, params.hop_length,

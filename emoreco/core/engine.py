@@ -81,7 +81,7 @@ class ThreadEngine:
 
     No process to start and no model to load twice: for a batch too small to repay a
     local cluster's start (:func:`choose_local_engine`). The per-song work spends most of
-    its time in code that releases the GIL (FFmpeg and libsndfile decoding, soxr, FFTs,
+    its time in code that releases the GIL (FFmpeg and libsndfile decoding, resampling, FFTs,
     ONNX Runtime), and computes the same values on any thread.
     """
 

@@ -78,6 +78,20 @@ class LiveCurves:
         self._forget()
         return sorted(new.items())
 
+    def frames_wanted(self) -> dict[str, int]:
+        """For each matrix a target reads, the frame count (from the stream's start) at
+        which :meth:`add` can compute the next value of a target reading it (for
+        :meth:`~emoreco.audio.stream.FeatureStream.push`)."""
+        period = self.params.frame_period_s
+        wanted: dict[str, int] = {}
+        for name, model in self.models.items():
+            end_s = (self._first[name] + self._hop * self._done[name]
+                     + model.spec.span_s(model.params))
+            frames = int(np.ceil(end_s / period - 1e-6)) + 1  # add(): (frames - 1) * period
+            feature = model.spec.feature
+            wanted[feature] = min(wanted.get(feature, frames), frames)
+        return wanted
+
     def _forget(self) -> None:
         """Drop the frames no later input reads (keeping the segment grid aligned)."""
         params = self.params

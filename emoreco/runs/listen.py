@@ -37,9 +37,10 @@ from emoreco.outputs.tables import DECIMALS
 # loses the first packets of a pipe.) Its WAV demuxer hands over PCM in packets of about
 # 0.1 s (4096 samples: 93 ms at 44.1 kHz, a wait of up to 93 ms for a value's last
 # sample); "max_size" cuts them to 8192 bytes (46 ms of 16-bit stereo at 44.1 kHz).
-# Measured by benchmarks/bench_live.py: 2048 bytes gave 23 ms at most but 10 % of a core
-# (the work per packet), 8192 bytes 52 ms and under 5 %. Compressed formats come in
-# their codec's frames (MP3 26 ms, AAC 23 ms, Opus 20 ms).
+# Measured by benchmarks/bench_live.py: 8192 bytes, at most 55 ms and 3.1 % of a core;
+# 2048 bytes gave at most 23 ms but 10.6 % (the work per packet, before the STFT frames
+# were computed only when due). Compressed formats come in their codec's frames (MP3
+# 26 ms, AAC 23 ms, Opus 20 ms).
 LIVE_DEMUXER_OPTIONS = {"probesize": "32", "analyzeduration": "0", "max_size": "8192"}
 PACE_BLOCK_S = 0.02  # a file played at its own pace arrives in pieces of this length
 RECENT_S = 5.0  # values of this many seconds back are kept to complete later lines
@@ -302,7 +303,8 @@ class LiveSession:
                     self.emit({**value_line(gap[0], {}, self._targets),
                                "gap_s": round(gap[1], 3)}, ())
                     gap = None
-                self._report(curves.add(*features.push(mixer.push(block))), offset_s)
+                self._report(curves.add(*features.push(mixer.push(block),
+                                                        curves.frames_wanted())), offset_s)
                 self._heard_s = features.samples_received / params.sample_rate
             self._report(curves.add(*features.push(mixer.finish())), offset_s)
             self._report(curves.add(*features.finish()), offset_s)
