@@ -84,7 +84,7 @@ def test_live_values_equal_song_curve_and_memory_stays_bounded(trained_models, t
 def test_each_value_comes_as_soon_as_its_audio_has_arrived(trained_models, tiny_deam):
     """Arousal at t reads [t, t + 1.5 s), valence [t - 2.5 s, t + 0.5 s): fed 10 ms at a
     time, each value must come within 25 ms of audio after that end (10.7 ms: the last
-    MFCC frame's window; 2.9 ms: the resampler's filter; 10 ms: the piece), and never
+    MFCC frame's window; 1.3 ms: the resampler's filter; 10 ms: the piece), and never
     before it, with the frames computed only when a value needs them. A resampler working
     in FFT blocks (soxr: up to 85 ms) or centred 171-ms chroma frames (valence 88-98 ms
     late) break it."""

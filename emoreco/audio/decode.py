@@ -261,7 +261,7 @@ class MonoResampler:
 
     Each block (n, channels) is checked (finite), averaged to mono and fed to a
     :class:`~emoreco.audio.resample.StreamResampler`, whose output does not depend on how
-    the audio is cut into blocks and lags it by 3 ms; :meth:`finish` flushes it and trims
+    the audio is cut into blocks and lags it by 1.3 ms; :meth:`finish` flushes it and trims
     or pads the total to ``ceil(n * target_rate / rate)`` samples, as ``librosa.load``.
     :func:`load_audio` and a live stream share it, so both give the same samples.
     """

@@ -37,7 +37,7 @@ from emoreco.outputs.tables import DECIMALS
 # loses the first packets of a pipe.) Its WAV demuxer hands over PCM in packets of about
 # 0.1 s (4096 samples: 93 ms at 44.1 kHz, a wait of up to 93 ms for a value's last
 # sample); "max_size" cuts them to 8192 bytes (46 ms of 16-bit stereo at 44.1 kHz).
-# Measured by benchmarks/bench_live.py: 8192 bytes, at most 55 ms and 3.1 % of a core;
+# Measured by benchmarks/bench_live.py: 8192 bytes, at most 53 ms and 2.9 % of a core;
 # 2048 bytes gave at most 23 ms but 10.6 % (the work per packet, before the STFT frames
 # were computed only when due). Compressed formats come in their codec's frames (MP3
 # 26 ms, AAC 23 ms, Opus 20 ms).
