@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def require_trained_models() -> None:
+    """Exit with one line unless ``models/`` holds trained models (``make demo``)."""
+    if not (ROOT / "models" / "arousal.onnx").is_file():
+        sys.exit("error: no trained models in models/: run `make demo` first")
 
 
 def median_seconds(action: Callable[[], object], repeats: int, warmup: int = 1) -> float:

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import write_demo_song
+from _common import require_trained_models, write_demo_song
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_MB = 600
@@ -66,8 +66,7 @@ def cold_seconds(python: Path, song: Path, out: Path, repeats: int = 3) -> float
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.parse_args()
-    if not (ROOT / "models" / "arousal.onnx").is_file():
-        sys.exit("error: no trained models in models/: run `make demo` first")
+    require_trained_models()
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         song = write_demo_song(folder / "song.mp3")

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from _common import require_trained_models
+
 ROOT = Path(__file__).resolve().parents[1]
 RATE = 44100
 PIECE_S = 0.01
@@ -97,8 +99,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--hours", type=float, default=24.0)
     args = parser.parse_args()
-    if not (ROOT / "models" / "arousal.onnx").is_file():
-        sys.exit("error: no models in models/: run `make demo` first")
+    require_trained_models()
     data = wav_bytes(args.seconds)
     header, audio = data[:44], data[44:]
     frame_bytes = 4  # 2 channels x 16 bit

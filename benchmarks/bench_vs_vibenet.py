@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import encode_with_pyav
+from _common import encode_with_pyav, require_trained_models
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / "benchmarks" / ".vibenet-venv"
@@ -105,8 +105,7 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=3)
     parser.add_argument("--songs", type=int, default=28)
     args = parser.parse_args()
-    if not (ROOT / "models" / "arousal.onnx").is_file():
-        sys.exit("error: no models in models/: run `make demo` first")
+    require_trained_models()
     vibenet = vibenet_command()
     env_note = f"{os.cpu_count()} cores"
     with tempfile.TemporaryDirectory() as name:
