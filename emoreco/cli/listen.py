@@ -10,11 +10,12 @@ from pathlib import Path
 
 from emoreco.cli.common import (add_model_options, finite_seconds, int_at_least, log,
                                  model_names)
-from emoreco.runs.listen import RETRY_WAIT_MAX_S
 
 
 def listen_parser() -> argparse.ArgumentParser:
     """Options of ``emoreco listen``."""
+    from emoreco.runs.listen import RETRY_WAIT_MAX_S  # not at import: MAIN.py imports this
+
     parser = argparse.ArgumentParser(
         prog="emoreco listen",
         description="Print one JSON line per new value while the audio arrives: "
