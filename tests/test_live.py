@@ -221,23 +221,30 @@ class _DroppingServer:
 
 def test_a_url_that_drops_is_reopened_time_counts_on_and_the_gap_is_marked(
         trained_models, tiny_deam, offline, tmp_path):
+    import re
+
     song = "demo_song_1.mp3"
     rows = offline[offline.song == song].set_index("time_s")
-    with _DroppingServer((tiny_deam / "test_songs" / song).read_bytes()) as server:
+    with _DroppingServer((tiny_deam / "test_songs" / song).read_bytes(), 0.15) as server:
+        started = time.monotonic()
         result = subprocess.run(
             [sys.executable, "-m", "emoreco", "listen", server.url, "--models-dir",
              str(trained_models / "models"), "--retry-wait", "0.3", "--out-dir",
              str(tmp_path / "out")], capture_output=True, timeout=120, cwd=ROOT, text=True)
+        took = time.monotonic() - started
         assert server.requests == 2
     assert result.returncode == 0, result.stderr
-    assert "reconnecting in 0.3 s (attempt 1 of 10)" in result.stderr
+    [wait] = re.findall(r"reconnecting in ([\d.]+) s \(attempt 1 of 10\)", result.stderr)
     records = [json.loads(line) for line in result.stdout.splitlines()]
     [gap] = [r for r in records if "gap_s" in r]
     assert gap["arousal"] is None and gap["valence"] is None
     duration = rows.index.max() + 1.5  # the last arousal window ends with the song
-    assert 0.3 * duration < gap["t"] < 0.5 * duration  # 40 % of the bytes were sent
+    assert 0.1 * duration < gap["t"] < 0.2 * duration  # 15 % of the bytes were sent
     resumed = gap["t"] + gap["gap_s"]
     assert gap["gap_s"] >= 0.3 and round(resumed * 2) == pytest.approx(resumed * 2)
+    # the server sent its 15 % at once: the reconnection waited for the wall clock to
+    # catch up with the audio heard, so the clock never ran ahead of it
+    assert float(wait) >= 0.3 and took > resumed
     before = [r for r in records if r["t"] < gap["t"] and "gap_s" not in r]
     after = _lines("\n".join(json.dumps(r) for r in records if r["t"] >= resumed))
     assert before and after.t.min() == resumed  # the new audio starts the time axis again

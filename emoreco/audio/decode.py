@@ -75,18 +75,20 @@ def _ffmpeg_stream(path: Path) -> Iterator[Decoded]:
 
 @contextlib.contextmanager
 def open_ffmpeg(source: Any, label: Path | str, gather: int = 0,
-                options: dict[str, str] | None = None) -> Iterator[Decoded]:
+                options: dict[str, str] | None = None, **open_args: Any) -> Iterator[Decoded]:
     """Decode the first audio stream of ``source`` (a path, URL or binary file object)
     with FFmpeg through PyAV.
 
     Decoded frames (20 ms for Opus) are gathered into blocks of at least ``gather``
     frames, so that the per-block work downstream (mixing, resampling) runs on long
     arrays; ``gather=0`` yields each frame as it is decoded (a live stream). ``options``
-    go to FFmpeg's demuxer (``probesize``, ...). ``label`` names the source in errors.
+    go to FFmpeg's demuxer (``probesize``, ...), ``open_args`` to ``av.open``
+    (``io_open``, ``timeout``). ``label`` names the source in errors.
     """
     import av
 
-    with av.open(source, metadata_errors="ignore", options=options or {}) as container:
+    with av.open(source, metadata_errors="ignore", options=options or {},
+                 **open_args) as container:
         if not container.streams.audio:
             raise AudioError(f"{label}: no audio stream (only {len(container.streams)} "
                              "other streams)")

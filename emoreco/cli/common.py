@@ -55,6 +55,17 @@ def finite_seconds(text: str) -> float:
     return value
 
 
+def seconds_at_least(minimum: float) -> Callable[[str], float]:
+    """argparse type: a finite number of seconds >= ``minimum``."""
+    def parse(text: str) -> float:
+        value = finite_seconds(text)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum:g} s, got {text}")
+        return value
+
+    return parse
+
+
 def add_data_options(parser: argparse.ArgumentParser) -> None:
     """Where the corpus and the feature cache are, and how many processes extract."""
     group = parser.add_argument_group("data")

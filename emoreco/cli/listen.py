@@ -9,12 +9,13 @@ import threading
 from pathlib import Path
 
 from emoreco.cli.common import (add_model_options, finite_seconds, int_at_least, log,
-                                 model_names)
+                                 model_names, seconds_at_least)
 
 
 def listen_parser() -> argparse.ArgumentParser:
     """Options of ``emoreco listen``."""
-    from emoreco.runs.listen import RETRY_WAIT_MAX_S  # not at import: MAIN.py imports this
+    # not at import: MAIN.py imports this module
+    from emoreco.runs.listen import RETRY_WAIT_MAX_S, RETRY_WAIT_MIN_S, STALL_S
 
     parser = argparse.ArgumentParser(
         prog="emoreco listen",
@@ -22,7 +23,8 @@ def listen_parser() -> argparse.ArgumentParser:
                     '{"t": 12.5, "arousal": 0.31, "valence": null} (null: no value yet). '
                     "The values equal MAIN.py's for the same audio.")
     parser.add_argument("source", nargs="?", help="- (standard input: any format FFmpeg "
-                        "reads from a pipe), a URL (http://, https://, ...) or an audio file")
+                        "reads from a pipe), an http:// or https:// URL (also HLS "
+                        "playlists), a named pipe or an audio file")
     parser.add_argument("--device", metavar="NAME|INDEX",
                         help="record from this sound card instead (the live extra: "
                              "sounddevice, and the PortAudio library)")
@@ -38,15 +40,22 @@ def listen_parser() -> argparse.ArgumentParser:
                              "[t, value] over UDP (lighting desks, visual tools; the live "
                              "extra: python-osc)")
     parser.add_argument("--serve", metavar="[HOST:]PORT",
-                        help="serve a page that draws both curves as they arrive (host "
-                             "127.0.0.1 unless given; port 0: any free one, printed); it "
-                             "stays served after the input ends, until Ctrl-C")
+                        help="serve a page that draws both curves as they arrive (loopback, "
+                             "127.0.0.1 and ::1, unless a host is given: 0.0.0.0 or [::] "
+                             "for the network; port 0: any free one, printed); it stays "
+                             "served after the input ends, until Ctrl-C")
     parser.add_argument("--retries", type=int_at_least(0), default=10,
                         help="reconnection attempts in a row when a URL drops (default: "
                              "10; 0: end with an error at the first drop)")
-    parser.add_argument("--retry-wait", type=finite_seconds, default=1.0, metavar="S",
+    parser.add_argument("--retry-wait", type=seconds_at_least(RETRY_WAIT_MIN_S), default=1.0,
+                        metavar="S",
                         help="seconds before the first reconnection attempt, doubled for "
-                             f"each next one up to {RETRY_WAIT_MAX_S:g} (default: 1)")
+                             f"each next one up to {RETRY_WAIT_MAX_S:g} (default: 1, at "
+                             f"least {RETRY_WAIT_MIN_S:g})")
+    parser.add_argument("--stall-timeout", type=seconds_at_least(0.5), default=STALL_S,
+                        metavar="S",
+                        help="a URL that sends nothing for this many seconds has dropped "
+                             f"(default: {STALL_S:g})")
     parser.add_argument("--out-dir", type=Path,
                         help="also write MAIN.py's tables (TestSongPredicted.csv, "
                              "TestSongSummary.csv) here when the stream ends or on Ctrl-C")
@@ -62,8 +71,11 @@ def validate_listen(args: argparse.Namespace) -> None:
     from emoreco.runs.listen import osc_address
     from emoreco.runs.live_server import serve_address
 
-    if not args.list_devices and (args.source is None) == (args.device is None):
-        raise ConfigError("give a SOURCE (-, a URL or a file) or --device, not both")
+    if not args.list_devices and args.source is None and args.device is None:
+        raise ConfigError("nothing to listen to: give a SOURCE (-, a URL or an audio file) "
+                          "or --device NAME|INDEX (see --list-devices)")
+    if args.source is not None and args.device is not None:
+        raise ConfigError("give a SOURCE or --device, not both")
     if args.osc is not None:
         osc_address(args.osc)
     if args.serve is not None:
@@ -76,8 +88,10 @@ def listen_main(args: argparse.Namespace) -> int:
     from emoreco.model.predictor import Predictor
     from emoreco.outputs.tables import KNOWN_OUTPUTS, output_paths, write_tables
     from emoreco.runs.catalog import check_start
-    from emoreco.runs.listen import LiveSession, OscSender
+    from emoreco.data.provenance import demo_warning
+    from emoreco.runs.listen import LiveSession, OscSender, source_label
     from emoreco.runs.live_server import LiveServer
+    from emoreco.runs.stream_url import check_url, is_url
     from emoreco.runs.output_set import OutputSet, check_writable
 
     if args.list_devices:
@@ -86,10 +100,14 @@ def listen_main(args: argparse.Namespace) -> int:
         print("\n".join(input_devices()) or "no sound card input found")
         return 0
     source = args.source if args.source is not None else f"device {args.device}"
+    if is_url(source):
+        check_url(source)
     predictor = Predictor(args.models_dir, model_names(args))
     check_start(args.start, predictor.params.hop_s)  # on the models' grid, as in MAIN.py
-    osc = OscSender(args.osc) if args.osc else None
-    server = LiveServer(args.serve, f"emoreco listen {source}") if args.serve else None
+    warning = demo_warning([meta.data for meta in predictor.metas.values()])
+    osc = OscSender(args.osc, log.warning) if args.osc else None
+    server = (LiveServer(args.serve, f"emoreco listen {source_label(source)}", warning)
+              if args.serve else None)
     if server is not None:
         log.info("live page: %s", server.url)
     outputs = None
@@ -110,7 +128,8 @@ def listen_main(args: argparse.Namespace) -> int:
     session = LiveSession(source, predictor, emit, start_s=args.start,
                           realtime=args.realtime, keep_values=outputs is not None,
                           device=args.device, retries=args.retries,
-                          retry_wait_s=args.retry_wait, notice=log.warning)
+                          retry_wait_s=args.retry_wait, stall_s=args.stall_timeout,
+                          notice=log.warning)
     try:
         session.run()
         if server is not None:
@@ -124,6 +143,8 @@ def listen_main(args: argparse.Namespace) -> int:
     finally:
         if server is not None:
             server.close()
+        if osc is not None:
+            osc.close()
         if outputs is not None:
             with outputs:
                 curve = session.curve()

@@ -16,6 +16,8 @@ from typing import Any, TypeVar
 from emoreco.core.deam import ANNOTATION_START_S, ANNOTATION_STEP_S
 from emoreco.core.digest import short_digest
 from emoreco.core.errors import ConfigError
+from emoreco.core.limits import (FEATURE_BOUNDS, MAX_FRAMES_PER_SECOND,
+                                 MAX_FRAMES_PER_WINDOW)
 
 T = TypeVar("T")
 
@@ -91,15 +93,24 @@ class FeatureParams:
         self.validate()
 
     def validate(self) -> None:
-        """Raise :class:`ConfigError` on inconsistent values."""
+        """Raise :class:`ConfigError` on values of the wrong type, outside their bounds
+        (:data:`emoreco.core.limits.FEATURE_BOUNDS`: they come from model files too) or
+        inconsistent with each other."""
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            wanted = int if f.type in ("int", int) else (int, float)
+            if isinstance(value, bool) or not isinstance(value, wanted):
+                raise ConfigError(f"{f.name} must be a{'n integer' if wanted is int else ' number'}"
+                                  f", got {value!r}")
             if not math.isfinite(value):
                 raise ConfigError(f"{f.name} must be a finite number, got {value}")
-            if f.name not in ("start_s", "chroma_tuning") and value <= 0:
-                raise ConfigError(f"{f.name} must be positive, got {value}")
-        if self.start_s < 0:
-            raise ConfigError(f"start_s must be >= 0, got {self.start_s}")
+            low, high = FEATURE_BOUNDS[f.name]
+            if not low <= value <= high:
+                raise ConfigError(f"{f.name} must lie in [{low:g}, {high:g}], got {value:g}")
+        if self.sample_rate / self.hop_length > MAX_FRAMES_PER_SECOND:
+            raise ConfigError(f"hop_length {self.hop_length} gives more than "
+                              f"{MAX_FRAMES_PER_SECOND} frames per second at "
+                              f"{self.sample_rate} Hz")
         if self.n_mfcc > self.n_mels:
             raise ConfigError(
                 f"n_mfcc={self.n_mfcc} is larger than n_mels={self.n_mels}: an MFCC is a "
@@ -114,7 +125,10 @@ class FeatureParams:
                 f"hop_s ({self.hop_s:g}) must equal segment_s ({self.segment_s:g}): arousal "
                 "and valence share one output time axis")
         # derived values raise when they are not whole numbers of frames
-        _ = (self.frames_per_window, self.frames_per_hop, self.frames_per_segment)
+        _ = (self.frames_per_hop, self.frames_per_segment)
+        if self.frames_per_window > MAX_FRAMES_PER_WINDOW:
+            raise ConfigError(f"window_s {self.window_s:g} is {self.frames_per_window} frames; "
+                              f"at most {MAX_FRAMES_PER_WINDOW} are allowed")
         steps = self.start_s / self.hop_s
         if not math.isclose(steps, round(steps), rel_tol=0, abs_tol=1e-9):
             raise ConfigError(f"start_s ({self.start_s:g}) must be a multiple of hop_s "

@@ -13,13 +13,13 @@ recomputed, and the log says why.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from emoreco.core.atomic import atomic_path, write_json
+from emoreco.core.jsonfile import read_json
 from emoreco.audio.decode import load_audio
 from emoreco.core.config import FeatureParams
 from emoreco.core.digest import sha256_of, short_digest
@@ -75,7 +75,7 @@ class FeatureCache:
         if not (mfcc_path.is_file() and chroma_path.is_file() and source_path.is_file()):
             return "not cached"
         try:
-            recorded = Fingerprint(**json.loads(source_path.read_text()))
+            recorded = Fingerprint(**read_json(source_path, 4096))
             stat = audio_path.stat()
         except (ValueError, TypeError, OSError) as exc:
             return f"unreadable cache record ({exc})"

@@ -11,7 +11,6 @@ nothing.
 from __future__ import annotations
 
 import http.client
-import json
 import logging
 import re
 import shutil
@@ -30,6 +29,7 @@ from emoreco.core.atomic import atomic_path, write_json
 from emoreco.core.checks import is_plain_name, is_sha256
 from emoreco.core.digest import sha256_of
 from emoreco.core.errors import EmorecoError
+from emoreco.core.jsonfile import read_json
 from emoreco.data.provenance import FETCH_RECORD, read_fetch_record
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ def _checked_archive(item: Any) -> Archive:
 def read_manifest(path: Path) -> tuple[Archive, ...]:
     """Archives declared in a JSON file: a list of :class:`Archive` fields, checked."""
     try:
-        items = json.loads(path.read_text(encoding="utf-8"))
+        items = read_json(path)
         if not isinstance(items, list):
             raise ValueError("not a list of archives")
         return tuple(_checked_archive(item) for item in items)

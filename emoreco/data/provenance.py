@@ -7,7 +7,6 @@ official archive. Both are looked for in the annotation folder and its parents.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from emoreco.core.checks import is_relative_path, is_sha256
 from emoreco.core.digest import sha256_of
 from emoreco.core.errors import EmorecoError
+from emoreco.core.jsonfile import UnreadableJSON, read_json
 
 if TYPE_CHECKING:  # sources reads annotations with pandas, which prediction goes without
     from emoreco.data.sources import LoadedCorpus
@@ -40,8 +40,8 @@ def read_fetch_record(path: Path) -> dict[str, Any]:
         The file cannot be read or is not such a record (naming it and why).
     """
     try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        record = read_json(path)
+    except UnreadableJSON as exc:
         raise EmorecoError(f"{path}: damaged fetch record ({type(exc).__name__}: {exc})"
                            ) from exc
     files = record.get("files") if isinstance(record, dict) else None

@@ -2,10 +2,17 @@
 
 Files of model ``<name>``: ``<name>.json`` (Keras architecture) + ``<name>.weights.h5``
 (weights), as the design asks; ``<name>.onnx``, the same network for ONNX Runtime (what
-``MAIN.py`` runs, without TensorFlow); ``<name>.meta.json`` (:class:`ModelMeta`, written
-last, with SHA-256 digests of the others, so a model whose files come from different
-saves or were cut short is refused on load); ``<name>.metrics.json``. Every file is
-written to a temporary name and renamed into place.
+``MAIN.py`` runs, without TensorFlow); ``<name>.meta.json`` (:class:`ModelMeta`, with
+SHA-256 digests of the network files, so a model whose files come from different saves
+or were cut short is refused on load); ``<name>.metrics.json``; and, written last,
+``<name>.sha256``, the digest of every other file in ``sha256sum`` format (``sha256sum -c
+arousal.sha256`` checks a model by hand), so that the meta file is covered too and a
+model can be verified whole. Every file is written to a temporary name and renamed
+into place.
+
+A models folder may come from someone else: sizes are bounded before a file is read,
+and the parameters the meta file supplies are bounded
+(:mod:`emoreco.core.limits`) before any work.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +31,9 @@ import numpy as np
 from emoreco.core.atomic import atomic_path, write_json
 from emoreco.core.digest import sha256_of
 from emoreco.core.errors import ConfigError, ModelError
+from emoreco.core.jsonfile import UnreadableJSON, read_json
+from emoreco.core.limits import (ARCHITECTURE_MAX_BYTES, ARCHITECTURE_MAX_LAYERS,
+                                 MODEL_META_MAX_BYTES, ONNX_MAX_BYTES, WEIGHTS_MAX_BYTES)
 from emoreco.model.meta import RESAVE_HINT, ModelMeta
 
 
@@ -35,19 +46,77 @@ class ModelFiles:
     onnx: Path
     meta: Path
     metrics: Path
+    card: Path
+    digests: Path
+
+    def all(self) -> tuple[Path, ...]:
+        """Every file a saved model may have, the digest list last."""
+        return (self.architecture, self.weights, self.onnx, self.meta, self.metrics,
+                self.card, self.digests)
 
     def existing(self) -> list[Path]:
         """The files of this model that exist."""
-        return [p for p in (self.architecture, self.weights, self.onnx, self.meta, self.metrics)
-                if p.exists()]
+        return [p for p in self.all() if p.exists()]
 
     @classmethod
     def at(cls, models_dir: str | Path, name: str) -> "ModelFiles":
         """Files of model ``name`` in ``models_dir``."""
         folder = Path(models_dir)
-        return cls(folder / f"{name}.json", folder / f"{name}.weights.h5",
-                   folder / f"{name}.onnx", folder / f"{name}.meta.json",
-                   folder / f"{name}.metrics.json")
+        return cls(*(folder / f"{name}{suffix}" for suffix in MODEL_SUFFIXES))
+
+
+# The files of model <name>, in the order of ModelFiles' fields
+MODEL_SUFFIXES = (".json", ".weights.h5", ".onnx", ".meta.json", ".metrics.json",
+                  ".card.md", ".sha256")
+MAX_FILE_BYTES = {".json": ARCHITECTURE_MAX_BYTES, ".weights.h5": WEIGHTS_MAX_BYTES,
+                  ".onnx": ONNX_MAX_BYTES, ".meta.json": MODEL_META_MAX_BYTES,
+                  ".metrics.json": MODEL_META_MAX_BYTES, ".card.md": 1 << 20,
+                  ".sha256": 4096}
+DIGEST_LINE = re.compile(r"([0-9a-f]{64})  (\S+)")
+
+
+def write_digests(files: ModelFiles) -> str:
+    """Write ``<name>.sha256`` (``sha256sum`` format) for every other file of the model
+    that exists; return its own SHA-256, the model's identity."""
+    lines = "".join(f"{sha256_of(path)}  {path.name}\n" for path in files.all()[:-1]
+                    if path.is_file())
+    with atomic_path(files.digests) as tmp:
+        tmp.write_text(lines, encoding="utf-8")
+        return sha256_of(tmp)
+
+
+def read_digests(files: ModelFiles) -> dict[str, str] | None:
+    """File name -> SHA-256 from ``<name>.sha256``, None when the model has none (saved
+    before the list existed).
+
+    Raises
+    ------
+    ModelError
+        A list that is too large, not in ``sha256sum`` format, or names a file that is
+        not one of this model's.
+    """
+    if not files.digests.is_file():
+        return None
+    names = {path.name for path in files.all()[:-1]}
+    if files.digests.stat().st_size > MAX_FILE_BYTES[".sha256"]:
+        raise ModelError(f"{files.digests}: too large for a digest list")
+    digests = {}
+    for line in files.digests.read_text(encoding="utf-8", errors="replace").splitlines():
+        match = DIGEST_LINE.fullmatch(line)
+        if match is None or match.group(2) not in names:
+            raise ModelError(f"{files.digests}: not a list of this model's files and their "
+                             f"SHA-256 ({line[:60]!r})")
+        digests[match.group(2)] = match.group(1)
+    return digests
+
+
+def check_sizes(files: ModelFiles) -> None:
+    """Refuse a file of the model larger than its bound (:mod:`emoreco.core.limits`),
+    before anything reads it."""
+    for path, suffix in zip(files.all(), MODEL_SUFFIXES):
+        if path.is_file() and path.stat().st_size > MAX_FILE_BYTES[suffix]:
+            raise ModelError(f"{path}: {path.stat().st_size:,} bytes, more than the "
+                             f"{MAX_FILE_BYTES[suffix]:,} a model file may have")
 
 
 def check_free(models_dir: str | Path, name: str, overwrite: bool) -> None:
@@ -79,10 +148,13 @@ def export_onnx(model: Any, path: Path) -> str:
         converter_log.setLevel(level)
 
 
-def save_model(model: Any, meta: ModelMeta, models_dir: str | Path) -> ModelFiles:
-    """Save architecture, weights, the ONNX export and metadata (with their digests)."""
+def save_model(model: Any, meta: ModelMeta, models_dir: str | Path,
+               card: str | None = None) -> ModelFiles:
+    """Save architecture, weights, the ONNX export, the metadata (with their digests),
+    the metrics, the model card (if any) and, last, the digest list of them all."""
     files = ModelFiles.at(models_dir, meta.name)
     files.architecture.parent.mkdir(parents=True, exist_ok=True)
+    files.digests.unlink(missing_ok=True)  # a half-replaced model has no valid list
     with atomic_path(files.architecture) as tmp:
         tmp.write_text(model.to_json())
         architecture_digest = sha256_of(tmp)
@@ -92,6 +164,13 @@ def save_model(model: Any, meta: ModelMeta, models_dir: str | Path) -> ModelFile
     digests = {"architecture": architecture_digest, "weights": weights_digest,
                "onnx": export_onnx(model, files.onnx)}
     write_json(files.meta, dataclasses.replace(meta, sha256=digests).to_dict(), indent=2)
+    write_json(files.metrics, meta.metrics)
+    if card is not None:
+        with atomic_path(files.card) as tmp:
+            tmp.write_text(card, encoding="utf-8")
+    else:
+        files.card.unlink(missing_ok=True)
+    write_digests(files)
     return files
 
 
@@ -100,6 +179,8 @@ def add_onnx_export(model: Any, files: ModelFiles, meta: ModelMeta) -> ModelMeta
     meta = dataclasses.replace(meta, sha256=meta.sha256 | {"onnx": export_onnx(model,
                                                                                 files.onnx)})
     write_json(files.meta, meta.to_dict(), indent=2)
+    if files.digests.is_file():
+        write_digests(files)
     return meta
 
 
@@ -116,9 +197,20 @@ def read_meta(models_dir: str | Path, name: str) -> tuple[ModelFiles, ModelMeta]
     missing = [p.name for p in (files.architecture, files.weights, files.meta) if not p.is_file()]
     if missing:
         raise ModelError(f"{files.meta.parent}: model '{name}' is missing {', '.join(missing)}")
+    check_sizes(files)
+    listed = read_digests(files)
+    if listed is not None:
+        for path in files.all()[:-1]:
+            if path.name in listed and (not path.is_file()
+                                        or sha256_of(path) != listed[path.name]):
+                raise ModelError(f"{path}: does not match {files.digests.name} (edited, "
+                                 "damaged or missing since the model was saved); retrain "
+                                 "or restore the model")
+        if files.meta.name not in listed:
+            raise ModelError(f"{files.digests}: does not list {files.meta.name}")
     try:
-        record = json.loads(files.meta.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        record = read_json(files.meta, MODEL_META_MAX_BYTES)
+    except UnreadableJSON as exc:
         raise ModelError(
             f"{files.meta.parent}: model '{name}' has unreadable JSON ({exc})") from exc
     if not isinstance(record, dict):
@@ -154,11 +246,15 @@ def _check_config_is_plain_keras(node: Any, source: Path) -> None:
 def load_keras(files: ModelFiles, name: str) -> Any:
     """Build the Keras model from its (already verified) files, safely."""
     try:
-        architecture = json.loads(files.architecture.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        architecture = read_json(files.architecture, ARCHITECTURE_MAX_BYTES)
+    except UnreadableJSON as exc:
         raise ModelError(
             f"{files.meta.parent}: model '{name}' has unreadable JSON ({exc})") from exc
     _check_config_is_plain_keras(architecture, files.architecture)
+    layers = architecture.get("config", {}).get("layers", []) if isinstance(
+        architecture, dict) and isinstance(architecture.get("config"), dict) else []
+    if not isinstance(layers, list) or len(layers) > ARCHITECTURE_MAX_LAYERS:
+        raise ModelError(f"{files.architecture}: more than {ARCHITECTURE_MAX_LAYERS} layers")
 
     import keras
 

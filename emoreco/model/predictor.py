@@ -17,6 +17,7 @@ from emoreco.audio.decode import load_audio, prepare_samples
 from emoreco.core.config import FeatureParams
 from emoreco.model.curves import EmotionCurve
 from emoreco.core.errors import ConfigError, ModelError
+from emoreco.core.limits import MAX_INPUT_VALUES
 from emoreco.audio.features import compute_song_features
 from emoreco.model.meta import ModelMeta
 from emoreco.model.architectures import keras_call
@@ -51,6 +52,9 @@ def read_model_meta(models_dir: Path, name: str, target: str) -> ModelMeta:
         raise ModelError(f"{models_dir}/{name}: was trained to predict {meta.target}, "
                          f"not {target}")
     rows, columns = expected = spec.input_shape(meta.feature_params)
+    if rows * columns > MAX_INPUT_VALUES:
+        raise ModelError(f"{models_dir}/{name}: inputs of {rows} x {columns} values; at most "
+                         f"{MAX_INPUT_VALUES:,} are allowed")
     if list(meta.input_shape) != list(expected):
         raise ModelError(f"{models_dir}/{name}: model input {list(meta.input_shape)} does "
                          f"not match its feature parameters {list(expected)}")

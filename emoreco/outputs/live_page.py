@@ -1,18 +1,15 @@
 """The page of ``emoreco listen --serve``: both curves drawn by plotly.js as they arrive.
 
-The page holds the values so far (embedded when it is served, so it draws at once) and
-then receives the stream's records from the server as Server-Sent Events
-(``EventSource("events")``: the records so far again, then each new one, one JSON record
-per event as ``emoreco listen`` prints them; one value is kept per time; a gap of a
-reconnected URL breaks the lines). plotly.js is inlined, so the page needs nothing but
-the server it came from.
+The page is the same for every visitor (built once by the server); it receives the
+stream's records from the server as Server-Sent Events (``EventSource("events")``: the
+records so far, then each new one, one JSON record per event as ``emoreco listen``
+prints them; one value is kept per time; a gap of a reconnected URL breaks the lines).
+plotly.js is inlined, so the page needs nothing but the server it came from.
 """
 
 from __future__ import annotations
 
 import html
-from typing import Any
-
 from emoreco.model.targets import TARGETS
 from emoreco.outputs.page import plotly_js, script_json
 
@@ -42,7 +39,6 @@ function draw() {
     `${count(targets[0]) + count(targets[1])} values, ${viaEvents} live`;
 }
 function schedule() { if (!pending) { pending = true; setTimeout(draw, 100); } }
-HISTORY.forEach(add);
 draw();
 const source = new EventSource("events");
 source.onmessage = (event) => { viaEvents += 1; add(JSON.parse(event.data)); schedule(); };
@@ -53,14 +49,14 @@ source.addEventListener("end", () => {
 """
 
 
-def live_page(title: str, history: list[dict[str, Any]]) -> str:
-    """The page, with the records so far (:func:`~emoreco.runs.listen.value_line`)."""
-    script = (SCRIPT.replace("TARGETS", script_json(list(TARGETS)))
-              .replace("HISTORY", script_json(history)))
+def live_page(title: str, warning: str | None = None) -> str:
+    """The page of a stream named ``title``, with ``warning`` (the demo models') on top."""
+    script = SCRIPT.replace("TARGETS", script_json(list(TARGETS)))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <script>{plotly_js()}</script></head>
 <body><h1>{html.escape(title)}</h1>
+{f'<p class="warning">{html.escape(warning)}</p>' if warning else ''}
 <p><span id="state">live</span>: <span id="status"></span></p>
 <div id="plot" style="height: 420px"></div>
 <pre id="data" hidden></pre>

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import logging
 import os
 import re
@@ -53,6 +52,7 @@ from emoreco.core.atomic import create_unique_file, fsync_path, write_json
 from emoreco.core.checks import is_plain_name, is_sha256
 from emoreco.core.digest import sha256_of
 from emoreco.core.errors import EmorecoError
+from emoreco.core.jsonfile import UnreadableJSON, read_json
 
 log = logging.getLogger(__name__)
 MANIFEST = "TestSongSummary.json"  # the summary CSV's companion: describes the whole run
@@ -107,9 +107,9 @@ def check_names(names: Any, allowed: Iterable[str], what: str) -> list[str]:
 
 def _load_json(path: Path) -> Any:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DamagedRecord(f"unreadable ({type(exc).__name__}: {exc})") from exc
+        return read_json(path)
+    except UnreadableJSON as exc:
+        raise DamagedRecord(f"unreadable ({exc})") from exc
 
 
 def _checked_manifest(record: Any, allowed: Iterable[str]) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from typing import Any, overload
 import numpy as np
 
 from emoreco.core.atomic import atomic_path
+from emoreco.core.jsonfile import parse_json
 from emoreco.model.curves import EmotionCurve
 from emoreco.model.targets import TARGETS
 
@@ -130,7 +131,7 @@ def read_part(part: Path) -> tuple[list[SongRecord], dict[str, np.ndarray]]:
     """
     try:
         with np.load(part, allow_pickle=False) as arrays:
-            songs = json.loads(str(arrays["songs"]))
+            songs = parse_json(str(arrays["songs"]))
             if not isinstance(songs, list):
                 raise DamagedPart("its song list is not a list")
             records = [_checked_record(record) for record in songs]
