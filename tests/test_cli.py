@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, edit_meta
 from emoreco.cli import main_arousal, main_module, main_predict
 
 
@@ -250,6 +250,9 @@ def test_metadata_that_does_not_match_the_model_is_refused(trained_models, tiny_
     meta["feature_params"]["n_mfcc"] = 20
     meta_path.write_text(json.dumps(meta))
     song = tiny_deam / "test_songs" / "demo_song_1.mp3"
+    assert _predict(folder, [song], tmp_path / "o") == 2  # edited after it was saved
+    assert "arousal.meta.json: does not match arousal.sha256" in capsys.readouterr().err
+    edit_meta(folder, "arousal", lambda meta: None)  # a forger updates the digest list too
     assert _predict(folder, [song], tmp_path / "o") == 2
     assert "does not match its feature parameters" in capsys.readouterr().err
 

@@ -115,7 +115,9 @@ def _fetch(dest: Path, manifest: Path, *extra: str) -> int:
 
 
 def test_fetch_unpacks_the_official_layout_and_a_rerun_downloads_nothing(official_like,
-                                                                        tmp_path):
+                                                                        tmp_path, monkeypatch):
+    from emoreco.data import provenance
+
     server, manifest = official_like
     dest = tmp_path / "DEAM"
     assert _fetch(dest, manifest) == 0
@@ -124,7 +126,12 @@ def test_fetch_unpacks_the_official_layout_and_a_rerun_downloads_nothing(officia
     record = json.loads((dest / "emoreco_fetch.json").read_text())
     assert set(record["archives"]) == {"DEAM_Annotations.zip", "DEAM_audio.zip"}
     data = corpus_provenance(load_source(CorpusSource("deam", dest), "arousal"), 3)
-    assert data["official_deam_annotations"] is True  # matches the verified archive
+    # verified against the custom manifest, but that archive is not the official one
+    assert data["official_deam_annotations"] is False
+    official = record["archives"]["DEAM_Annotations.zip"]["sha256"]
+    monkeypatch.setattr(provenance, "OFFICIAL_SHA256", frozenset({official}))
+    data = corpus_provenance(load_source(CorpusSource("deam", dest), "arousal"), 3)
+    assert data["official_deam_annotations"] is True  # matches the official archive
     (paths.annotation_csv("arousal")).write_text("song_id,sample_15000ms\n2,0.1\n")
     data = corpus_provenance(load_source(CorpusSource("deam", dest), "arousal"), 1)
     assert data["official_deam_annotations"] is False  # edited after unpacking
@@ -276,7 +283,7 @@ def test_a_damaged_fetch_record_is_set_aside_with_a_message(official_like, tmp_p
     assert "emoreco_fetch.json: damaged fetch record" in caplog.text
     assert len(server.requests) == count and (dest / "emoreco_fetch.json.damaged").is_file()
     data = corpus_provenance(load_source(CorpusSource("deam", dest), "arousal"), 3)
-    assert data["official_deam_annotations"] is True
+    assert data["official_deam_annotations"] is False  # known again (a custom manifest)
 
 
 @pytest.mark.parametrize("entry, message", [

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, edit_meta
 from emoreco.cli import main_predict
 from emoreco.runs.output_set import LOCK, MANIFEST, RESUMABLE_PREFIX, WORK, read_manifest
 
@@ -95,14 +95,25 @@ def test_a_planted_manifest_cannot_make_overwrite_delete_outside_files(
     assert read_manifest(out)["songs"] == 1
 
 
-def test_a_linked_output_sub_folder_is_never_emptied(trained_models, songs, tmp_path):
+@pytest.mark.parametrize("folder, extra", [("emotion_report_data", ()),
+                                           ("TestSongPredicted.parquet", ("--table", "parquet"))])
+def test_a_linked_output_sub_folder_is_refused_before_any_work(trained_models, songs, tmp_path,
+                                                               capsys, folder, extra):
     out, outside = tmp_path / "out", tmp_path / "outside"
     outside.mkdir()
-    (outside / "curves-00000.js").write_text("someone else's file")
+    (outside / "part-00000.parquet").write_text("someone else's file")
     out.mkdir()
-    (out / "emotion_report_data").symlink_to(outside)  # a link where shards would go
-    assert main_predict(_args(trained_models, [songs / "song0.wav"], out, "--overwrite")) == 0
-    assert (outside / "curves-00000.js").read_text() == "someone else's file"
+    (out / folder).symlink_to(outside)  # a link where the run's sub-folder goes
+    assert main_predict(_args(trained_models, [songs / "song0.wav"], out, "--overwrite",
+                              *extra)) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {out / folder}: a symbolic link where emoreco writes an output; remove it "
+        "or choose another output folder")
+    assert [p.name for p in outside.iterdir()] == ["part-00000.parquet"]
+    assert (outside / "part-00000.parquet").read_text() == "someone else's file"
+    assert sorted(p.name for p in out.iterdir()) == [".emoreco.lock", folder]  # nothing moved
+    (out / folder).unlink()
+    assert main_predict(_args(trained_models, [songs / "song0.wav"], out, *extra)) == 0
 
 
 def test_a_planted_lock_link_is_refused_and_its_target_untouched(trained_models, songs,
@@ -156,7 +167,7 @@ def test_an_empty_or_truncated_journal_is_set_aside_not_fatal(trained_models, so
         (out / name / "commit.json").write_bytes(damage)
     for extra in ((), ("--overwrite",)):
         assert main_predict(_args(trained_models, [songs / "song0.wav"], out, *extra)) == 0
-    assert "its journal: unreadable (JSONDecodeError" in caplog.text
+    assert "its journal: unreadable (not JSON (JSONDecodeError" in caplog.text
     assert read_manifest(out)["songs"] == 1
 
 
@@ -298,10 +309,7 @@ def _copied_models(trained_models: Path, tmp_path: Path) -> Path:
 
 def test_metadata_without_an_audio_folder_still_predicts(trained_models, songs, tmp_path):
     models = _copied_models(trained_models, tmp_path)
-    meta_path = models / "arousal.meta.json"
-    meta = json.loads(meta_path.read_text())
-    del meta["data"]["audio_dir"]
-    meta_path.write_text(json.dumps(meta))
+    edit_meta(models, "arousal", lambda meta: meta["data"].pop("audio_dir"))
     assert main_predict([str(songs / "song0.wav"), "--models-dir", str(models), "--out-dir",
                          str(tmp_path / "out"), "--quiet", "--no-plots"]) == 0
 
@@ -309,10 +317,8 @@ def test_metadata_without_an_audio_folder_still_predicts(trained_models, songs, 
 def test_a_scaler_of_the_wrong_shape_is_refused_when_the_models_load(trained_models, songs,
                                                                      tmp_path, capsys):
     models = _copied_models(trained_models, tmp_path)
-    meta_path = models / "arousal.meta.json"
-    meta = json.loads(meta_path.read_text())
-    meta["scaler"]["mean"] = meta["scaler"]["mean"][0][:5]
-    meta_path.write_text(json.dumps(meta))
+    edit_meta(models, "arousal",
+              lambda meta: meta["scaler"].update(mean=meta["scaler"]["mean"][0][:5]))
     out = tmp_path / "out"
     assert main_predict([str(songs / "song0.wav"), "--models-dir", str(models), "--out-dir",
                          str(out), "--quiet"]) == 2

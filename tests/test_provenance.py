@@ -4,6 +4,7 @@ import hashlib
 import json
 import shutil
 
+from conftest import edit_meta
 from emoreco.cli import main_predict
 from emoreco.data.layout import locate_deam
 
@@ -40,10 +41,7 @@ def test_models_trained_on_deam_do_not_warn(trained_models, tiny_deam, tmp_path,
     models = tmp_path / "models"
     shutil.copytree(trained_models / "models", models)
     for target in ("arousal", "valence"):
-        path = models / f"{target}.meta.json"
-        meta = json.loads(path.read_text())
-        meta["data"]["demo_corpus"] = False
-        path.write_text(json.dumps(meta))
+        edit_meta(models, target, lambda meta: meta["data"].update(demo_corpus=False))
     song = str(tiny_deam / "test_songs" / "demo_song_1.mp3")
     assert main_predict([song, "--models-dir", str(models), "--out-dir", str(tmp_path / "o"),
                          "--quiet"]) == 0

@@ -67,8 +67,9 @@ def test_a_model_saved_without_onnx_is_exported_once(trained_models, tiny_deam, 
     shutil.copytree(trained_models / "models", models)
     (models / "valence.onnx").unlink()
     meta_path = models / "valence.meta.json"
+    (models / "valence.sha256").unlink()  # as saved before exports and digest lists existed
     meta = json.loads(meta_path.read_text())
-    del meta["sha256"]["onnx"]  # as saved before exports existed
+    del meta["sha256"]["onnx"]
     meta_path.write_text(json.dumps(meta))
     song = str(tiny_deam / "test_songs" / "demo_song_1.mp3")
     reference = trained_models / "reference"
@@ -92,6 +93,10 @@ def test_a_corrupt_onnx_file_is_refused(trained_models, tiny_deam, tmp_path, cap
     shutil.copytree(trained_models / "models", models)
     (models / "arousal.onnx").write_bytes(b"not a model")
     song = str(tiny_deam / "test_songs" / "demo_song_1.mp3")
+    assert main_predict([song, "--models-dir", str(models), "--out-dir", str(tmp_path / "o"),
+                         "--quiet"]) == 2
+    assert "arousal.onnx: does not match arousal.sha256" in capsys.readouterr().err
+    (models / "arousal.sha256").unlink()  # a model saved before digest lists existed
     assert main_predict([song, "--models-dir", str(models), "--out-dir", str(tmp_path / "o"),
                          "--quiet"]) == 2
     assert "arousal.onnx: does not match arousal.meta.json" in capsys.readouterr().err

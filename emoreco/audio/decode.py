@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import numpy as np
 
 from emoreco.audio.resample import StreamResampler, fit_length, resample
 from emoreco.core.errors import AudioError
+from emoreco.core.limits import MAX_SONG_ID
 
 AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".opus", ".oga", ".aif", ".aiff", ".aifc",
                   ".m4a", ".m4b", ".aac", ".alac", ".wma", ".mka", ".mkv", ".mp4", ".m4v",
@@ -39,7 +41,7 @@ def _soundfile_stream(path: Path) -> Iterator[Decoded]:
     FFmpeg decodes faster)."""
     import soundfile
 
-    with soundfile.SoundFile(path) as source:
+    with soundfile.SoundFile(os.fsencode(path)) as source:  # any bytes of a name
         def blocks() -> Iterator[np.ndarray]:
             # read() until it returns nothing: blocks() trusts the header's frame count
             # and zero-pads a truncated MP3 to its announced length
@@ -130,15 +132,20 @@ def open_ffmpeg(source: Any, label: Path | str, gather: int = 0,
 # So libsndfile for PCM (WAV, AIFF, ...) and FFmpeg for everything else, which also skips
 # a failed libsndfile attempt on what it cannot read (AAC, ALAC, WMA, video containers).
 # The choice depends on the file name only, so a file always gives the same samples; the
-# other decoder is tried only when the first cannot open the file.
+# other decoder is tried only when the first cannot open the file. MP3 goes to FFmpeg
+# alone: libsndfile's MP3 decoder (libmpg123) prints three "Note:" lines on standard
+# error for every file it cannot read, and FFmpeg reads every MP3 it reads.
 SNDFILE_FIRST = frozenset({".wav", ".wave", ".aif", ".aiff", ".aifc", ".au", ".snd", ".w64",
                            ".caf", ".rf64"})
+FFMPEG_ONLY = frozenset({".mp3", ".mp2", ".mpga"})
 
 
-def decoders_for(path: Path) -> tuple[str, str]:
+def decoders_for(path: Path) -> tuple[str, ...]:
     """The decoders to try for ``path``, fastest first: ``"sndfile"`` and ``"ffmpeg"``."""
-    return (("sndfile", "ffmpeg") if path.suffix.lower() in SNDFILE_FIRST
-            else ("ffmpeg", "sndfile"))
+    suffix = path.suffix.lower()
+    if suffix in FFMPEG_ONLY:
+        return ("ffmpeg",)
+    return ("sndfile", "ffmpeg") if suffix in SNDFILE_FIRST else ("ffmpeg", "sndfile")
 
 
 @contextlib.contextmanager
@@ -181,20 +188,25 @@ def open_audio(path: Path, decoders: tuple[str, ...] | None = None) -> Iterator[
 
 def header_duration_s(path: Path) -> float | None:
     """The audio's duration as its header states it (a millisecond or so), None when no
-    decoder can tell; for planning work, never for the samples."""
-    import soundfile
+    decoder can tell; for planning work, never for the samples. The decoders are asked
+    in the order :func:`decoders_for` gives."""
+    for name in decoders_for(path):
+        if name == "sndfile":
+            import soundfile
 
-    try:
-        return float(soundfile.info(str(path)).duration)
-    except (soundfile.LibsndfileError, RuntimeError, OSError):
-        pass
-    import av
+            try:
+                return float(soundfile.info(os.fsencode(path)).duration)
+            except (soundfile.LibsndfileError, RuntimeError, OSError):
+                continue
+        import av
 
-    try:
-        with av.open(str(path), metadata_errors="ignore") as container:
-            return container.duration / 1e6 if container.duration else None
-    except (av.FFmpegError, ValueError, OSError, EOFError):
-        return None
+        try:
+            with av.open(str(path), metadata_errors="ignore") as container:
+                if container.duration:
+                    return container.duration / 1e6
+        except (av.FFmpegError, ValueError, OSError, EOFError):
+            continue
+    return None
 
 
 def decoder_blocks(path: Path, blocks: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
@@ -248,14 +260,67 @@ def load_audio(path: str | Path, sample_rate: int, min_duration_s: float = 0.0,
     """
     path = Path(path)
     if not path.is_file():
-        raise AudioError(f"{path}: no such audio file")
+        raise AudioError(f"{path}: {_not_a_file(path)}")
+    before = _fingerprint(path)
+    mono = _decode_mono(path, sample_rate, decoders, int(SILENT_PREFIX_S * sample_rate))
+    if mono is None:  # loud after a long silent start: decode again, keeping it all
+        mono = _decode_mono(path, sample_rate, decoders, None)
+    if _fingerprint(path) != before:
+        raise AudioError(f"{path}: the file changed while it was read (still being written?); "
+                         "run again once it is complete")
+    assert mono is not None
+    return _usable(str(path), mono, sample_rate, min_duration_s)
+
+
+SILENT_PREFIX_S = 600.0  # silent audio kept before a file counts as silent unless loud later
+
+
+def _fingerprint(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _not_a_file(path: Path) -> str:
+    """Why ``path`` is not an audio file, in words."""
+    if not os.path.lexists(path):
+        return "no such audio file"
+    if path.is_dir():
+        return "a folder, not an audio file"
+    return "not a regular file (a pipe or a device); give an audio file"
+
+
+def _decode_mono(path: Path, sample_rate: int, decoders: tuple[str, ...] | None,
+                 keep_silent: int | None) -> np.ndarray | None:
+    """Decode ``path`` to mono at ``sample_rate``, shape (n,).
+
+    With ``keep_silent``, silent audio beyond that many samples from the start is not
+    kept: a file silent to its end is then refused with bounded memory
+    (:class:`AudioError`), and one that becomes loud gives None (decode it again).
+    """
     with open_audio(path, decoders) as (rate, channels, blocks):
         mixer = MonoResampler(path, rate, channels, sample_rate)
-        parts = [mixer.push(block) for block in decoder_blocks(path, blocks)]
-        parts.append(mixer.finish())
+        parts: list[np.ndarray] = []
+        kept, peak, dropped = 0, 0.0, False
+        for block in decoder_blocks(path, blocks):
+            out = mixer.push(block)
+            peak = max(peak, float(np.abs(out).max(initial=0.0)))
+            if dropped:
+                if peak >= SILENCE_PEAK:
+                    return None
+                continue
+            parts.append(out)
+            kept += len(out)
+            if keep_silent is not None and kept > keep_silent and peak < SILENCE_PEAK:
+                parts, dropped = [], True
+        tail = mixer.finish()
+    if dropped:
+        if max(peak, float(np.abs(tail).max(initial=0.0))) >= SILENCE_PEAK:
+            return None
+        raise AudioError(f"{path}: audio is silent (peak below {SILENCE_PEAK:g})")
+    parts.append(tail)
     mono = np.concatenate(parts) if len(parts) > 1 else parts[0]
     del parts
-    return _usable(str(path), mono, sample_rate, min_duration_s)
+    return mono
 
 
 class MonoResampler:
@@ -386,7 +451,9 @@ def encode_opus(samples: np.ndarray, sample_rate: int, bit_rate: int = 24000) ->
 def song_id_from_path(path: Path) -> int | None:
     """DEAM names audio ``<song_id>.<ext>``; return the id or None for other names."""
     stem = path.stem.strip()
-    return int(stem) if stem.isdigit() else None
+    if not (stem.isascii() and stem.isdigit()) or int(stem) > MAX_SONG_ID:
+        return None
+    return int(stem)
 
 
 def index_audio_folder(folder: str | Path) -> dict[int, Path]:

@@ -14,17 +14,18 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Sequence
 
-from emoreco.cli.common import EXIT_USER_ERROR, run
-from emoreco.cli.data import (demo_main, demo_parser, extract_main, extract_parser,
-                              fetch_main, fetch_parser)
-from emoreco.cli.listen import listen_main, listen_parser, validate_listen
-from emoreco.cli.predict import predict_main, predict_parser, validate_options
-from emoreco.cli.train import train_main, training_parser, validate_training_args
-from emoreco.model.targets import TARGETS
+from emoreco.cli.common import EXIT_USER_ERROR, fit_threads_to_a_memory_limit, run
+
+# The command modules import NumPy and the libraries of the work, so each entry point
+# imports them only after the process is set up (fit_threads_to_a_memory_limit must run
+# before OpenBLAS loads).
 
 
 def main_training(target: str, argv: Sequence[str] | None = None) -> int:
     """Train the model of ``target``."""
+    fit_threads_to_a_memory_limit()
+    from emoreco.cli.train import train_main, training_parser, validate_training_args
+
     return run(lambda a: train_main(a, target), training_parser(target), argv,
                validate_training_args)
 
@@ -41,34 +42,52 @@ def main_valence(argv: Sequence[str] | None = None) -> int:
 
 def main_predict(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``MAIN.py``."""
+    fit_threads_to_a_memory_limit()
+    from emoreco.cli.predict import predict_main, predict_parser, validate_options
+
     return run(predict_main, predict_parser(), argv, validate_options)
+
+
+def _data_command(name: str) -> Callable[[Sequence[str]], int]:
+    def command(argv: Sequence[str]) -> int:
+        from emoreco.cli import data
+
+        return run(getattr(data, f"{name}_main"), getattr(data, f"{name}_parser")(), argv)
+
+    return command
+
+
+def _listen(argv: Sequence[str]) -> int:
+    from emoreco.cli.listen import listen_main, listen_parser, validate_listen
+
+    return run(listen_main, listen_parser(), argv, validate_listen)
 
 
 Command = tuple[str, Callable[[Sequence[str]], int]]
 
 
 def _commands() -> dict[str, Command]:
+    from emoreco.model.targets import TARGETS
+
     commands: dict[str, Command] = {
-        "demo": ("write the synthetic DEAM-layout demo corpus",
-                 lambda argv: run(demo_main, demo_parser(), argv)),
+        "demo": ("write the synthetic DEAM-layout demo corpus", _data_command("demo")),
         "extract": ("compute and cache features of a DEAM-layout folder",
-                    lambda argv: run(extract_main, extract_parser(), argv)),
+                    _data_command("extract")),
         "fetch-deam": ("download, verify and unpack the official DEAM archives",
-                       lambda argv: run(fetch_main, fetch_parser(), argv)),
+                       _data_command("fetch")),
     }
     for target in TARGETS:
         commands[f"train-{target}"] = (f"train the {target} model (as MAIN_{target}.py)",
                                        lambda argv, t=target: main_training(t, argv))
     commands["predict"] = ("curves for songs (as MAIN.py)", main_predict)
-    commands["listen"] = ("curves of a live stream (pipe, URL, file) as JSON lines",
-                          lambda argv: run(listen_main, listen_parser(), argv,
-                                           validate_listen))
+    commands["listen"] = ("curves of a live stream (pipe, URL, file) as JSON lines", _listen)
     return commands
 
 
 def main_module(argv: Sequence[str] | None = None) -> int:
     """``python -m emoreco <command> ...`` and the ``emoreco`` console command."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    fit_threads_to_a_memory_limit()
     commands = _commands()
     if not argv or argv[0] not in commands:
         asked = bool(argv) and argv[0] in ("-h", "--help")

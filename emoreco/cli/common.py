@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from emoreco.core.errors import ConfigError, EmorecoError
+from emoreco.core.text import printable
 
 log = logging.getLogger("emoreco")
 DEFAULT_DATA = Path("data")
@@ -117,6 +118,34 @@ def add_engine_options(parser: argparse.ArgumentParser, work: str) -> None:
                             "the same absolute paths")
 
 
+def say(text: str) -> None:
+    """One message on standard error, control characters and undecodable bytes of file
+    names escaped (a name cannot drive the terminal)."""
+    print(printable(text, keep_newlines=True), file=sys.stderr)
+
+
+class PrintableFormatter(logging.Formatter):
+    """Log records as :func:`say` prints them."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record), keep_newlines=True)
+
+
+def fit_threads_to_a_memory_limit() -> int:
+    """Under an address-space limit (``ulimit -v``), one thread per BLAS/OpenMP pool:
+    each OpenBLAS thread reserves tens of MB of addresses, and an OpenBLAS that cannot
+    start its threads spins or raises SIGINT. Returns the limit in bytes (0: none).
+    For the libraries loaded from now on (SciPy's OpenBLAS is loaded when first used)."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY or soft >= 64 << 30:
+        return 0
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+    return soft
+
+
 def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser,
         argv: Sequence[str] | None,
         validate: Callable[[argparse.Namespace], None] | None = None) -> int:
@@ -131,14 +160,20 @@ def run(main: Callable[[argparse.Namespace], int], parser: argparse.ArgumentPars
             validate(args)
         except ConfigError as exc:
             parser.error(str(exc))
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    limited = fit_threads_to_a_memory_limit()
+    handler = logging.StreamHandler()
+    handler.setFormatter(PrintableFormatter("%(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow C++ chatter off
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "error")  # Dask's start/stop chatter
     try:
         return main(args)
     except (EmorecoError, OSError) as exc:  # OSError: unwritable folder, full disk (names the path)
-        print(f"error: {exc}", file=sys.stderr)
+        say(f"error: {exc}")
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        # OpenBLAS raises SIGINT itself when it cannot start its threads
+        say("interrupted" + (" (if not by Ctrl-C: a library could not start its threads "
+                             f"under the address-space limit of {limited >> 20} MB; raise "
+                             "`ulimit -v`)" if limited else ""))
         return 130

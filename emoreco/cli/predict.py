@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 
 from emoreco.cli.common import (DEFAULT_DATA, DEFAULT_RESULTS, add_engine_options,
                                 add_model_options, finite_seconds, log, model_names,
-                                positive_int)
+                                positive_int, say)
+from emoreco.core.text import printable
 from emoreco.runs.catalog import (AUTO_PARQUET_SONGS, AUTO_PLOT_SONGS, EMBED_AUDIO_SONGS,
                                   CatalogOptions, CatalogRun)
 
@@ -81,13 +81,14 @@ def predict_main(args: argparse.Namespace) -> int:
     with CatalogRun(args.inputs, args.options) as run:
         log.info("models trained on %s", run.describe_models())
         if run.warning:
-            print(f"WARNING: {run.warning}", file=sys.stderr)
-        result = run.run(lambda message: print(f"failed: {message}", file=sys.stderr))
+            say(f"WARNING: {run.warning}")
+        result = run.run(lambda message: say(f"failed: {message}"))
     if not result.songs:
-        print("error: no song could be predicted", file=sys.stderr)
+        say("error: no song could be predicted")
         return 1
     for item in result.summaries:
-        log.info("%-28s arousal %+.3f  valence %+.3f  %s", item["song"], item["arousal_mean"],
+        log.info("%-28s arousal %+.3f  valence %+.3f  %s", printable(item["song"]),
+                 item["arousal_mean"],
                  item["valence_mean"], item["quadrant"])
     top = [p for p in result.written if p.parent == args.out_dir]  # not each Parquet part
     log.info("wrote %s%s", ", ".join(map(str, top)),

@@ -42,3 +42,6 @@ ARCHITECTURE_MAX_BYTES = 4 << 20  # <name>.json, the Keras architecture [about 1
 ARCHITECTURE_MAX_LAYERS = 256  # [11 and 5 layers]
 ONNX_MAX_BYTES = 256 << 20  # <name>.onnx [about 100 kB]
 WEIGHTS_MAX_BYTES = 256 << 20  # <name>.weights.h5 [about 150 kB]
+
+# Corpora
+MAX_SONG_ID = 999_999_999  # a song id in annotations (training keys: corpus * 10**9 + id)

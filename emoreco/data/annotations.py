@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from emoreco.core.limits import MAX_SONG_ID
 from emoreco.core.errors import AnnotationError
 
 SAMPLE_COLUMN = re.compile(r"^sample_(\d+)ms$")
@@ -62,16 +63,32 @@ def read_annotation_csv(path: Path) -> pd.DataFrame:
     return frame
 
 
+def song_id_column(text: pd.Series, path: Path, column: str) -> np.ndarray:
+    """A column of song ids (whole numbers from 0 to :data:`~emoreco.core.limits.
+    MAX_SONG_ID`, ``12`` or ``12.0``) as int64; the first bad row named by its line.
+
+    Parsed as text, never through floats: ``9223372036854775808`` or ``1e19`` would
+    otherwise wrap or collapse into another song's id.
+
+    Raises
+    ------
+    AnnotationError
+        A cell that is not such a number.
+    """
+    raw = text.str.strip()
+    whole = raw.str.extract(r"^(\d{1,12})(?:\.0*)?$", expand=False)
+    numbers = pd.to_numeric(whole, errors="coerce")
+    bad = (numbers.isna() | (numbers > MAX_SONG_ID)).to_numpy()
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise AnnotationError(f"{path}, line {row + 2}: {column} {raw.iloc[row]!r} is not a "
+                              f"whole number from 0 to {MAX_SONG_ID}")
+    return numbers.to_numpy(dtype=np.int64)
+
+
 def _song_ids(frame: pd.DataFrame, path: Path) -> np.ndarray:
     """Parse the ``song_id`` column as ints; rows are reported as file line numbers."""
-    raw = frame["song_id"].str.strip()
-    numeric = pd.to_numeric(raw, errors="coerce")
-    bad = numeric.isna() | (numeric != np.floor(numeric))
-    if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise AnnotationError(
-            f"{path}, line {row + 2}: song_id {raw.iloc[row]!r} is not an integer")
-    ids = numeric.to_numpy(dtype=np.int64)
+    ids = song_id_column(frame["song_id"], path, "song_id")
     unique, counts = np.unique(ids, return_counts=True)
     if (counts > 1).any():
         dup = int(unique[counts > 1][0])

@@ -91,12 +91,14 @@ class PreparedCorpus:
 
 def prepare_corpus(source: CorpusSource, target: str, params: FeatureParams,
                    cache_dir: str | Path = "data", n_jobs: int = -1, progress: bool = True,
-                   scheduler: str | None = None) -> PreparedCorpus:
-    """Match ``target``'s annotations to the audio and fill the feature cache.
+                   scheduler: str | None = None,
+                   loaded: LoadedCorpus | None = None) -> PreparedCorpus:
+    """Match ``target``'s annotations to the audio (unless ``loaded`` already did) and
+    fill the feature cache.
 
     Songs whose audio is unusable are listed in ``failures`` (and logged), not fatal.
     """
-    loaded = load_source(source, target)
+    loaded = loaded or load_source(source, target)
     log.info("%s: %s (%s)", source, loaded.corpus.summary().replace("\n", "; "),
              loaded.annotation_file)
     # resolved: workers may run in another folder

@@ -27,6 +27,7 @@ from typing import Any
 
 from emoreco.core.atomic import atomic_path, write_json
 from emoreco.core.checks import is_plain_name, is_sha256
+from emoreco.core.deam import OFFICIAL_ARCHIVE_SHA256
 from emoreco.core.digest import sha256_of
 from emoreco.core.errors import EmorecoError
 from emoreco.core.jsonfile import read_json
@@ -53,14 +54,12 @@ class Archive:
 
 
 OFFICIAL_BASE_URL = "https://cvml.unige.ch/databases/DEAM"
-OFFICIAL_ARCHIVES = (  # sizes and digests as reported by people who downloaded them (2026-09)
-    Archive("DEAM_Annotations.zip", f"{OFFICIAL_BASE_URL}/DEAM_Annotations.zip", 4_735_283,
-            "809b0feb4ba6196c1eda9b2b7b33b892b11fa71457cfceb0d47e832ed1a5f15f", "annotations"),
-    Archive("DEAM_audio.zip", f"{OFFICIAL_BASE_URL}/DEAM_audio.zip", 1_343_203_527,
-            "e2814325f573ade8caebc697f0efcfdf7207142b737d72558a416117ca591353", "MEMD_audio"),
-    Archive("metadata.zip", f"{OFFICIAL_BASE_URL}/metadata.zip", 344_760,
-            "3d1d5ab42e852803a770f2cfbd685c6b464e1ebe76f26b0e10954597902b90f8", "metadata"),
-)
+OFFICIAL_ARCHIVES = tuple(  # sizes as reported by people who downloaded them (2026-09)
+    Archive(name, f"{OFFICIAL_BASE_URL}/{name}", size, OFFICIAL_ARCHIVE_SHA256[name], folder)
+    for name, size, folder in (("DEAM_Annotations.zip", 4_735_283, "annotations"),
+                               ("DEAM_audio.zip", 1_343_203_527, "MEMD_audio"),
+                               ("metadata.zip", 344_760, "metadata")))
+DOWNLOADS = "downloads"  # fetch's own folder in dest: no archive entry may write there
 DEFAULT_ARCHIVES = ("DEAM_Annotations.zip", "DEAM_audio.zip")
 
 
@@ -166,6 +165,11 @@ def _download(url: str, part: Path, size: int, progress: bool, timeout_s: float)
                     socket.timeout, TimeoutError) as exc:
                 if isinstance(exc, urllib.error.HTTPError) and exc.code < 500:
                     raise FetchError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
+                reason = getattr(exc, "reason", None)
+                if isinstance(reason, socket.gaierror):  # no retry can help
+                    raise FetchError(f"{url}: the host name does not resolve "
+                                     f"({reason.strerror}); check the network or the "
+                                     "URL") from exc
                 if attempt == DOWNLOAD_ATTEMPTS:
                     raise FetchError(f"{url}: download failed after {attempt} attempts "
                                      f"({exc}); run again to resume") from exc
@@ -195,6 +199,10 @@ def _safe_members(archive: zipfile.ZipFile, dest: Path, source: Path) -> list[zi
                 or not target.is_relative_to(root) or kind == stat.S_IFLNK):
             raise FetchError(f"{source}: entry {info.filename!r} would be written outside "
                              f"{dest} (or is a link); nothing unpacked")
+        if name.parts and (name.parts[0] == DOWNLOADS
+                           or name.parts[0].startswith(FETCH_RECORD)):
+            raise FetchError(f"{source}: entry {info.filename!r} would overwrite fetch-deam's "
+                             f"own files ({DOWNLOADS}/, {FETCH_RECORD}); nothing unpacked")
         if info.file_size > MAX_RATIO * max(info.compress_size, 1):
             raise FetchError(f"{source}: entry {info.filename!r} inflates {info.compress_size} "
                              f"bytes to {info.file_size} (a zip bomb?); nothing unpacked")
@@ -268,7 +276,7 @@ def fetch(dest: Path, archives: Sequence[Archive], base_url: str | None = None,
                 (dest / name).is_file() for name in done["files"]):
             log.info("%s: already downloaded, verified and unpacked", archive.name)
             continue
-        downloads = dest / "downloads"
+        downloads = dest / DOWNLOADS
         downloads.mkdir(exist_ok=True)
         zip_path = downloads / archive.name
         if not (zip_path.is_file() and zip_path.stat().st_size == archive.size
@@ -286,6 +294,9 @@ def fetch(dest: Path, archives: Sequence[Archive], base_url: str | None = None,
         log.info("%s: verified (%d bytes, SHA-256 %s...); unpacking", archive.name,
                  archive.size, archive.sha256[:12])
         files = _unpack(zip_path, dest)
+        if not (dest / archive.unpacks_to).is_dir():
+            raise FetchError(f"{archive.name}: unpacked, but not into {archive.unpacks_to}/ as "
+                             "its manifest says; check the manifest or the archive")
         record["archives"][archive.name] = dict(asdict(archive), url=url, files=sorted(files))
         record["files"].update(files)
         write_json(record_path, record)

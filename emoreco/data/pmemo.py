@@ -21,7 +21,7 @@ import pandas as pd
 from emoreco.audio.decode import index_audio_folder
 from emoreco.core.checks import is_relative_path
 from emoreco.core.errors import AnnotationError, DataLayoutError
-from emoreco.data.annotations import read_annotation_csv
+from emoreco.data.annotations import read_annotation_csv, song_id_column
 from emoreco.data.corpus import Corpus
 from emoreco.data.long_annotations import ValueScale, long_series, require_columns
 
@@ -53,14 +53,7 @@ def pmemo_root(folder: Path) -> Path:
 
 def _integer_ids(frame: pd.DataFrame, path: Path) -> np.ndarray:
     """The ``musicId`` column as ints, the first bad row named by its line."""
-    text = frame[ID_COLUMN].str.strip()
-    numeric = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(numeric) | (numeric != np.floor(numeric)) | (numeric < 0)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise AnnotationError(f"{path}, line {row + 2}: {ID_COLUMN} {text.iloc[row]!r} is not "
-                              "a whole number >= 0")
-    return numeric.astype(np.int64)
+    return song_id_column(frame[ID_COLUMN], path, ID_COLUMN)
 
 
 def audio_files(root: Path) -> dict[int, Path]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emoreco.core.checks import is_relative_path, is_sha256
+from emoreco.core.deam import OFFICIAL_ARCHIVE_SHA256
 from emoreco.core.digest import sha256_of
 from emoreco.core.errors import EmorecoError
 from emoreco.core.jsonfile import UnreadableJSON, read_json
@@ -42,7 +43,7 @@ def read_fetch_record(path: Path) -> dict[str, Any]:
     try:
         record = read_json(path)
     except UnreadableJSON as exc:
-        raise EmorecoError(f"{path}: damaged fetch record ({type(exc).__name__}: {exc})"
+        raise EmorecoError(f"{path}: damaged fetch record ({exc})"
                            ) from exc
     files = record.get("files") if isinstance(record, dict) else None
     archives = record.get("archives") if isinstance(record, dict) else None
@@ -58,6 +59,17 @@ def read_fetch_record(path: Path) -> dict[str, Any]:
     return record
 
 
+def _from_official_archive(record: dict[str, Any], relative: str) -> bool:
+    """Whether the record says ``relative`` was unpacked from an archive whose SHA-256
+    is an official DEAM archive's (a hand-written record, or one of a custom manifest,
+    says otherwise)."""
+    return any(relative in entry["files"] and entry["sha256"] in OFFICIAL_SHA256
+               for entry in record["archives"].values())
+
+
+OFFICIAL_SHA256 = frozenset(OFFICIAL_ARCHIVE_SHA256.values())
+
+
 def _find_upwards(start: Path, name: str, levels: int = 4) -> Path | None:
     for folder in [start, *start.parents][:levels + 1]:
         if (folder / name).is_file():
@@ -71,7 +83,8 @@ def corpus_provenance(loaded: LoadedCorpus, n_songs: int) -> dict[str, Any]:
     ``kind``, ``annotations`` (file), ``annotations_sha256``, ``audio_dir``, ``n_songs``,
     ``values`` and ``times`` (how the kind's annotations were mapped), ``demo_corpus``;
     ``official_deam_annotations`` is True when the file matches what ``fetch-deam``
-    unpacked from the official archive, False when it differs from it, None when the
+    unpacked from an archive whose SHA-256 is the official one, False when it differs
+    from what was unpacked or the archive was not the official one, None when the
     corpus was not fetched by ``fetch-deam`` or is not DEAM (unknown).
     """
     annotation_file = loaded.annotation_file.resolve()
@@ -87,7 +100,8 @@ def corpus_provenance(loaded: LoadedCorpus, n_songs: int) -> dict[str, Any]:
         else:
             relative = annotation_file.relative_to(record_path.parent.resolve()).as_posix()
             expected = record["files"].get(relative)
-            official = None if expected is None else expected == digest
+            official = None if expected is None else (
+                expected == digest and _from_official_archive(record, relative))
     return {
         "kind": loaded.source.kind,
         "annotations": str(annotation_file),

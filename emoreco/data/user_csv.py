@@ -1,6 +1,7 @@
 """The user's own annotations: one long CSV ``audio,time_s,arousal,valence``.
 
-``audio`` is a path relative to the CSV's folder (subfolders allowed, no ``..``),
+``audio`` is a path relative to the CSV's folder (subfolders allowed, no ``..``;
+``a/./b.wav`` and ``a//b.wav`` are ``a/b.wav``, and two names of one file are refused),
 ``time_s`` seconds from the start of that file, values in [-1, 1] every 0.5 s. A song may
 leave one target's cells empty (annotated for the other only). Songs get ids 1, 2, ...
 in the order of their paths, and are named by their path in every message.
@@ -14,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import posixpath
 from pathlib import Path
 
 import numpy as np
@@ -45,21 +47,44 @@ def load_user_csv(path: Path, target: str) -> Corpus:
                               "not a folder")
     frame = read_annotation_csv(path)
     require_columns(frame, path, COLUMNS)
-    names = frame["audio"].str.strip()
-    bad = ~names.map(is_relative_path).to_numpy(dtype=bool)
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise AnnotationError(f"{path}, line {row + 2}: audio {names.iloc[row]!r} is not a "
-                              "path relative to the CSV's folder (without '..')")
-    unique = sorted(set(names))
+    written = frame["audio"].str.strip()
+    normal = {}  # each way a path is written -> its normal form (checked once per name)
+    for name in written.unique().tolist():
+        if not is_relative_path(name):
+            row = int(np.flatnonzero((written == name).to_numpy())[0])
+            raise AnnotationError(f"{path}, line {row + 2}: audio {name!r} is not a path "
+                                  "relative to the CSV's folder (without '..')")
+        normal[name] = posixpath.normpath(name)  # "a/./b.wav", "a//b.wav" -> "a/b.wav"
+    names = written.map(normal)
+    unique = sorted(set(normal.values()))
     number = {name: song_id for song_id, name in enumerate(unique, start=1)}
     song_ids = names.map(number).to_numpy(dtype=np.int64)
-    names = {song_id: name for name, song_id in number.items()}
+    by_id = {song_id: name for name, song_id in number.items()}
     annotations = long_series(frame, path, song_ids, "time_s", target, VALUES, STEP_S,
-                              allow_empty=True, song_names=names)
+                              allow_empty=True, song_names=by_id)
     folder = path.parent
     present = {i: folder / name for name, i in number.items() if (folder / name).is_file()}
     if not present:
         raise DataLayoutError(f"{path}: none of its {len(unique)} audio files exists "
                               f"(paths are relative to {folder})")
-    return Corpus.matched(annotations, present, names)
+    _refuse_one_file_named_twice(path, present, by_id)
+    return Corpus.matched(annotations, present, by_id)
+
+
+def _refuse_one_file_named_twice(path: Path, present: dict[int, Path],
+                                 names: dict[int, str]) -> None:
+    """Two names of one file (a link) would be two songs, which could land on both
+    sides of a split.
+
+    Raises
+    ------
+    AnnotationError
+        Naming both.
+    """
+    seen: dict[Path, int] = {}
+    for song_id, audio in present.items():
+        real = audio.resolve()
+        if real in seen:
+            raise AnnotationError(f"{path}: {names[seen[real]]!r} and {names[song_id]!r} are "
+                                  "the same audio file; name each song once")
+        seen[real] = song_id

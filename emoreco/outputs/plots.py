@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from emoreco.core.atomic import atomic_path
+from emoreco.core.text import printable
 from emoreco.model.curves import QUADRANTS, EmotionCurve
 
 COLOURS = {"arousal": "tab:red", "valence": "tab:blue"}
@@ -55,7 +56,7 @@ def tracks_figure(curves: Sequence[EmotionCurve], target: str) -> Any:
     """One target's curve for every song."""
     figure, axis = _figure(8, 3.8)
     for curve in curves:
-        axis.plot(curve.times_s, curve.values[target], label=curve.song, linewidth=1.6)
+        axis.plot(curve.times_s, curve.values[target], label=printable(curve.song), linewidth=1.6)
     axis.axhline(0, color="grey", linewidth=0.8)
     axis.set(xlabel="time (s)", ylabel=target, ylim=(-1, 1), title=f"Predicted {target} (2 Hz)")
     axis.grid(alpha=0.3)
@@ -78,7 +79,7 @@ def plane_figure(curves: Sequence[EmotionCurve]) -> Any:
         axis.plot(valence[:1], arousal[:1], "o", color=line.get_color(), markersize=4)
         axis.plot(np.nanmean(curve.valence), np.nanmean(curve.arousal), "*",
                   color=line.get_color(), markersize=14, markeredgecolor="black",
-                  label=curve.song)
+                  label=printable(curve.song))
     axis.set(xlim=(-1, 1), ylim=(-1, 1), xlabel="valence", ylabel="arousal",
              title="Valence-arousal trajectories (dot: start, star: mean)")
     axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))

@@ -2,7 +2,10 @@
 
 Every column is derived from the targets (:data:`emoreco.model.targets.TARGETS`): the
 per-step table has ``song, time_s`` and one column per target; the summary has the time
-span, each target's mean and standard deviation and the quadrant. Values are rounded to
+span, each target's mean and standard deviation and the quadrant. Song names are kept exactly: the CSVs
+write the bytes of a file name that is not UTF-8 back as they were; Parquet, whose
+strings must be valid Unicode, shows such bytes as ``\\xNN``; JSON escapes them
+(``\\udcff``, which Python reads back exactly). Values are rounded to
 :data:`DECIMALS` decimals in every format (the CSV prints them, Parquet and JSON store
 the rounded floats), so a table read back gives the same numbers whatever its format:
 1e-4 on a scale of [-1, 1] is far below the annotations' noise and the models' error.
@@ -17,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from emoreco.core.atomic import atomic_path, write_json
+from emoreco.core.text import unicode_text
 from emoreco.model.curves import EmotionCurve
 from emoreco.model.targets import TARGETS
 
@@ -85,7 +89,8 @@ def write_csv_table(curves: Iterable[EmotionCurve], path: Path) -> None:
     """``TestSongPredicted.csv``: one row per song and time step, empty cells where a
     target has no value (valence before its first full context), song names as they
     are (data for programs)."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8",
+                                        errors="surrogateescape") as handle:
         writer = csv.writer(handle)
         writer.writerow(TABLE_COLUMNS)
         for curve in curves:
@@ -117,8 +122,8 @@ def write_parquet_table(curves: Iterable[EmotionCurve], folder: Path,
     for number, batch in enumerate(_batches(curves, songs_per_part)):
         columns = [curve_columns(curve) for curve in batch]
         table = pa.table({
-            "song": pa.array([curve.song for curve in batch for _ in curve.times_s],
-                             pa.string()),
+            "song": pa.array([unicode_text(curve.song) for curve in batch
+                              for _ in curve.times_s], pa.string()),
             **{key: pa.array(np.concatenate([c[key] for c in columns]), pa.float64())
                for key in TABLE_COLUMNS[1:]}})
         with atomic_path(folder / f"part-{number:05d}.parquet") as tmp:
@@ -128,7 +133,8 @@ def write_parquet_table(curves: Iterable[EmotionCurve], folder: Path,
 def write_summary(curves: Iterable[EmotionCurve], path: Path) -> None:
     """``TestSongSummary.csv``, the table people open in a spreadsheet: one row per song;
     names a spreadsheet would run as a formula are quoted (:func:`spreadsheet_text`)."""
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as handle:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8",
+                                        errors="surrogateescape") as handle:
         writer = csv.writer(handle)
         writer.writerow(SUMMARY_COLUMNS)
         for curve in curves:

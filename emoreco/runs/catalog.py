@@ -80,6 +80,8 @@ def predict_song(predictor: Predictor, job: SongJob) -> EmotionCurve | str:
         return predictor.predict_file(job.path, job.start_s, job.end_s, job.name)
     except (EmorecoError, OSError) as exc:
         return str(exc)
+    except MemoryError as exc:
+        return f"{job.path}: not enough memory ({exc or 'MemoryError'})"
     except Exception as exc:  # noqa: BLE001 - one song's bug must not lose the others
         return f"{job.path}: internal error {type(exc).__name__}: {exc}"
 
@@ -279,7 +281,8 @@ def audio_sources(files: list[Path], names: dict[Path, str], out_dir: Path, embe
             sources[names[path]] = "data:audio/ogg;base64," + base64.b64encode(opus).decode()
         else:
             relative = os.path.relpath(path.resolve(), out_dir.resolve())
-            sources[names[path]] = urllib.parse.quote(Path(relative).as_posix())
+            sources[names[path]] = urllib.parse.quote(Path(relative).as_posix(),
+                                                      errors="surrogateescape")
     return sources
 
 
@@ -415,7 +418,8 @@ class CatalogRun:
                 options.part_songs, options.progress)
             for message in failures.values():
                 (report_failure or (lambda m: log.warning("failed: %s", m)))(message)
-            if not curves:
+            if not curves:  # nothing a rerun could resume: no staging folder is left
+                outputs.abandon(keep_work=False)
                 return CatalogResult([], 0, failures, [])
             audio = (audio_sources([f for f, job in zip(self.files, jobs)
                                     if job.path not in failures], names, options.out_dir,

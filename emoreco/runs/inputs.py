@@ -58,6 +58,10 @@ def find_audio_files(inputs: Iterable[str | Path], recursive: bool = False,
                          and (pattern is None or fnmatch.fnmatch(p.name, pattern)))
         elif item.is_file():
             found.append(item)
+        elif os.path.lexists(item) and not item.is_symlink():
+            raise DataLayoutError(f"{item}: not a regular file (a named pipe or a device); "
+                                  "give audio files or folders, or read a stream with "
+                                  "`emoreco listen`")
         else:
             raise DataLayoutError(f"{item}: no such file or folder")
     unique: dict[Path, Path] = {}

@@ -35,6 +35,7 @@ next run with the same key continues in it.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import logging
@@ -208,6 +209,12 @@ def _remove_output(out_dir: Path, name: str) -> None:
 
 def _finish(out_dir: Path, staging: Path, journal: dict[str, Any]) -> None:
     """Carry out a checked journal: remove old files, move new ones, write the manifest."""
+    blocked = [name for name in journal["files"] if "/" in name
+               and os.path.lexists(out_dir / name.split("/")[0])
+               and not _is_folder(out_dir / name.split("/")[0])]
+    if blocked:  # checked before anything moves: the folder is never left half-replaced
+        raise EmorecoError(f"{out_dir / blocked[0].split('/')[0]}: not a real folder; remove "
+                           "it or choose another output folder")
     manifest = out_dir / MANIFEST
     if os.path.lexists(manifest):
         manifest.unlink()
@@ -423,7 +430,8 @@ class OutputSet:
         self.names = list(names)
         self.allowed = frozenset(self.names) | frozenset(known_names)
         self.resumable = resume_key is not None
-        self.committed = False
+        self.committed = self.abandoned = False
+        self.created = not os.path.lexists(out_dir)
         out_dir.mkdir(parents=True, exist_ok=True)
         self.lock = FolderLock(out_dir)
         try:
@@ -444,6 +452,10 @@ class OutputSet:
         old = set(previous["files"] if previous else ()) | set(
             _existing_outputs(out_dir, sorted(self.allowed | {MANIFEST})))
         clashing = sorted(old - own)
+        linked = [name for name in sorted(self.allowed) if (out_dir / name).is_symlink()]
+        if linked:  # found now, before any work, not in the middle of a commit
+            raise EmorecoError(f"{out_dir / linked[0]}: a symbolic link where emoreco writes "
+                               "an output; remove it or choose another output folder")
         if clashing and not overwrite:
             shown = ", ".join(str(out_dir / n) for n in clashing[:3])
             raise EmorecoError(f"{len(clashing)} output file(s) exist ({shown}"
@@ -515,23 +527,33 @@ class OutputSet:
         self.committed = True
         return [self.out_dir / n for n in produced]
 
-    def abandon(self) -> None:
+    def abandon(self, keep_work: bool = True) -> None:
         """Drop the staged files (the previous set stays as it was); a resumable run's
-        work is kept for the next run."""
-        if self.committed or not _is_folder(self.staging):
+        work is kept for the next run (said once), unless ``keep_work`` is false (a run
+        whose work no rerun can use: every song failed)."""
+        if self.committed or self.abandoned or not _is_folder(self.staging):
             return
-        if self.resumable and _has_work(self.staging):
+        self.abandoned = True
+        if keep_work and self.resumable and _has_work(self.staging):
             log.info("%s: the work done is kept; run the same command again to resume",
                      self.out_dir)
             return
         shutil.rmtree(self.staging, ignore_errors=True)
 
     def close(self) -> None:
-        """Abandon what was not committed and release the folder."""
+        """Abandon what was not committed and release the folder; a folder this set
+        created and left empty is removed again."""
         try:
             self.abandon()
         finally:
+            empty = (self.created and not self.committed and self.lock.descriptor is not None
+                     and [p.name for p in self.out_dir.iterdir()] == [LOCK])
+            if empty:
+                (self.out_dir / LOCK).unlink()
             self.lock.release()
+            if empty:
+                with contextlib.suppress(OSError):
+                    self.out_dir.rmdir()
 
     def __enter__(self) -> "OutputSet":
         return self

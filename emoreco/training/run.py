@@ -14,7 +14,10 @@ from emoreco.core.config import FeatureParams, TrainParams
 from emoreco.core.extras import require_training
 from emoreco.data.extraction import prepare_corpus
 from emoreco.data.provenance import corpus_provenance, describe, training_provenance
-from emoreco.data.sources import CorpusSource, corpus_labels, corpus_sources
+from emoreco.core.errors import ConfigError
+from emoreco.data.overlap import shared_files
+from emoreco.data.sources import (CorpusSource, LoadedCorpus, corpus_labels, corpus_sources,
+                                  load_source)
 from emoreco.model.files import check_free
 from emoreco.model.targets import get_target
 from emoreco.training.examples import (KEY_STRIDE, CorpusSongs, LabelledSongs,
@@ -23,6 +26,23 @@ from emoreco.training.fit import TrainingOutcome, make_deterministic, train_and_
 from emoreco.training.split import check_protocol
 
 log = logging.getLogger(__name__)
+
+
+def _refuse_shared_songs(training: list[LoadedCorpus], test: LoadedCorpus) -> None:
+    """A cross-corpus evaluation on songs the model trained on measures nothing.
+
+    Raises
+    ------
+    ConfigError
+        Naming one shared song and how many there are.
+    """
+    shared = shared_files([path for item in training for path in item.corpus.audio.values()],
+                          test.corpus.audio.values())
+    if shared:
+        train_file, test_file = shared[0]
+        raise ConfigError(f"--test-corpus {test.source} shares {len(shared)} song(s) with the "
+                          f"training corpora (e.g. {test_file} is {train_file}); a "
+                          "cross-corpus evaluation needs songs the model never trained on")
 
 
 def train(target: str, deam_dir: str | Path | None = None, *,
@@ -74,8 +94,11 @@ def train(target: str, deam_dir: str | Path | None = None, *,
     train_params = check_protocol(train_params, sources, test_source)
     every_source = sources + ([test_source] if test_source else [])
     labels = corpus_labels(every_source)
+    loaded = [load_source(source, target) for source in every_source]
+    if test_source is not None:
+        _refuse_shared_songs(loaded[:-1], loaded[-1])
     prepared = [prepare_corpus(source, target, feature_params, cache_dir, jobs, progress,
-                               scheduler) for source in every_source]
+                               scheduler, item) for source, item in zip(every_source, loaded)]
     songs = LabelledSongs(tuple(CorpusSongs(label, item.corpus, item.cache)
                                 for label, item in zip(labels, prepared)))
     failed = {index * KEY_STRIDE + song_id for index, item in enumerate(prepared)
