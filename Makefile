@@ -22,7 +22,7 @@ $(CORE): requirements.txt requirements-catalog.txt pyproject.toml
 	$(PIP) --no-deps -e .
 	touch $(CORE)
 
-$(STAMP): $(CORE) requirements-training.txt requirements-live.txt requirements-dev.txt
+$(STAMP): $(CORE) requirements-training.txt requirements-live.txt requirements-library.txt requirements-dev.txt
 	$(PIP) -r requirements-dev.txt
 	touch $(STAMP)
 
@@ -77,6 +77,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_decode.py
 	$(PY) benchmarks/bench_engines.py
 	$(PY) benchmarks/bench_live.py
+	$(PY) benchmarks/bench_live_server.py
 	$(PY) benchmarks/bench_features.py
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_predict.py

@@ -119,3 +119,13 @@ def test_the_core_install_predicts_a_folder_and_names_the_extras(trained_models,
     assert training.returncode == 2 and "Traceback" not in training.stderr
     assert training.stderr.strip().splitlines()[-1].startswith(
         "error: training needs the training extra (tensorflow is not installed)")
+
+
+def test_the_live_page_without_aiohttp_names_the_live_extra(trained_models, tiny_deam,
+                                                            tmp_path):
+    song = next((tiny_deam / "test_songs").iterdir())
+    result = _without("aiohttp", "emoreco/__main__.py", "listen", str(song), "--serve",
+                      "127.0.0.1:0", "--models-dir", str(trained_models / "models"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "error: --serve needs the live extra (aiohttp is not installed)")

@@ -66,7 +66,7 @@ def test_pmemo_metadata_with_quoted_commas_gives_the_file_names(tiny_pmemo, tmp_
 
 @pytest.mark.parametrize("edit, message", [
     (lambda lines: lines.__setitem__(1, "x" + lines[1][1:]),
-     "line 2: musicId 'x' is not a whole number >= 0"),
+     "line 2: musicId 'x' is not a whole number from 0 to 999999999"),
     (lambda lines: lines.__setitem__(2, lines[2].rsplit(",", 2)[0] + ",1.5,0.5"),
      "line 3: Arousal(mean) '1.5' is not a number in [0, 1]"),
     (lambda lines: lines.__setitem__(2, lines[2].rsplit(",", 2)[0] + ",,0.5"),

@@ -48,11 +48,15 @@ def main_predict(argv: Sequence[str] | None = None) -> int:
     return run(predict_main, predict_parser(), argv, validate_options)
 
 
-def _data_command(name: str) -> Callable[[Sequence[str]], int]:
+def _module_command(module: str, name: str) -> Callable[[Sequence[str]], int]:
+    """The command ``name`` of ``emoreco.cli.<module>`` (its ``<name>_parser`` and
+    ``<name>_main``), imported when run."""
     def command(argv: Sequence[str]) -> int:
-        from emoreco.cli import data
+        import importlib
 
-        return run(getattr(data, f"{name}_main"), getattr(data, f"{name}_parser")(), argv)
+        commands = importlib.import_module(f"emoreco.cli.{module}")
+        return run(getattr(commands, f"{name}_main"), getattr(commands, f"{name}_parser")(),
+                   argv)
 
     return command
 
@@ -70,17 +74,22 @@ def _commands() -> dict[str, Command]:
     from emoreco.model.targets import TARGETS
 
     commands: dict[str, Command] = {
-        "demo": ("write the synthetic DEAM-layout demo corpus", _data_command("demo")),
+        "demo": ("write the synthetic DEAM-layout demo corpus",
+                 _module_command("data", "demo")),
         "extract": ("compute and cache features of a DEAM-layout folder",
-                    _data_command("extract")),
+                    _module_command("data", "extract")),
         "fetch-deam": ("download, verify and unpack the official DEAM archives",
-                       _data_command("fetch")),
+                       _module_command("data", "fetch")),
     }
     for target in TARGETS:
         commands[f"train-{target}"] = (f"train the {target} model (as MAIN_{target}.py)",
                                        lambda argv, t=target: main_training(t, argv))
     commands["predict"] = ("curves for songs (as MAIN.py)", main_predict)
     commands["listen"] = ("curves of a live stream (pipe, URL, file) as JSON lines", _listen)
+    commands["tag"] = ("write songs' values into their files' tags",
+                       _module_command("library", "tag"))
+    commands["playlist"] = ("M3U8 playlists by mood or by flow, from tagged files",
+                            _module_command("library", "playlist"))
     return commands
 
 

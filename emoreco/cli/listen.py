@@ -85,6 +85,7 @@ def validate_listen(args: argparse.Namespace) -> None:
 def listen_main(args: argparse.Namespace) -> int:
     """Stream the values to standard output; exit 0 at the end of the input or on Ctrl-C
     (the tables written first, with ``--out-dir``)."""
+    from emoreco.core.extras import require
     from emoreco.model.predictor import Predictor
     from emoreco.outputs.tables import KNOWN_OUTPUTS, output_paths, write_tables
     from emoreco.runs.catalog import check_start
@@ -99,6 +100,8 @@ def listen_main(args: argparse.Namespace) -> int:
 
         print("\n".join(input_devices()) or "no sound card input found")
         return 0
+    if args.serve:
+        require("aiohttp", "live", "--serve")
     source = args.source if args.source is not None else f"device {args.device}"
     if is_url(source):
         check_url(source)

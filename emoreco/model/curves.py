@@ -19,6 +19,15 @@ QUADRANTS = {  # (valence >= 0, arousal >= 0) -> label, as on the valence-arousa
 }
 
 
+ENDS_S = 15.0  # the span of a song's start and end values (its first and last 15 s)
+
+
+def span_mean(values: np.ndarray, times_s: np.ndarray, first_s: float, last_s: float) -> float:
+    """Mean of the values at ``first_s <= t <= last_s`` (NaN ignored; NaN if none)."""
+    inside = values[(times_s >= first_s) & (times_s <= last_s) & ~np.isnan(values)]
+    return float(inside.mean()) if inside.size else float("nan")
+
+
 def quadrant(valence: float, arousal: float) -> str:
     """Emotion label of a point of the valence-arousal plane."""
     return QUADRANTS[(valence >= 0, arousal >= 0)]
@@ -59,13 +68,19 @@ class EmotionCurve:
         return curves_frame([self])
 
     def summary(self) -> dict[str, Any]:
-        """Time span, mean and std of each curve, and the quadrant of the mean point."""
+        """Time span; per curve its mean, std, and start and end values (the means of its
+        first and last :data:`ENDS_S` seconds of values: how the song begins and ends);
+        and the quadrant of the mean point."""
         record: dict[str, Any] = {"song": self.song, "n_steps": int(len(self.times_s)),
                                   "start_s": float(self.times_s[0]),
                                   "end_s": float(self.times_s[-1])}
         for target, curve in self.values.items():
             record[f"{target}_mean"] = float(np.nanmean(curve))
             record[f"{target}_std"] = float(np.nanstd(curve))
+            valid = self.times_s[~np.isnan(curve)]
+            first, last = (valid[0], valid[-1]) if valid.size else (0.0, 0.0)
+            record[f"{target}_start"] = span_mean(curve, self.times_s, first, first + ENDS_S)
+            record[f"{target}_end"] = span_mean(curve, self.times_s, last - ENDS_S, last)
         if "arousal" in self.values and "valence" in self.values:
             record["quadrant"] = quadrant(record["valence_mean"], record["arousal_mean"])
         return record

@@ -134,6 +134,6 @@ class ModelMeta:
                 sha256=dict(record.get("sha256", {})),
                 data=dict(record.get("data", {})),
             )
-        except (KeyError, TypeError, ValueError, ConfigError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, ConfigError) as exc:
             raise ModelError(f"{source}: incomplete or malformed metadata ({exc!r}); "
                              f"{RESAVE_HINT}") from exc

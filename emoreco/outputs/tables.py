@@ -2,7 +2,8 @@
 
 Every column is derived from the targets (:data:`emoreco.model.targets.TARGETS`): the
 per-step table has ``song, time_s`` and one column per target; the summary has the time
-span, each target's mean and standard deviation and the quadrant. Song names are kept exactly: the CSVs
+span, each target's mean, standard deviation, start and end values (first and last 15 s)
+and the quadrant. Song names are kept exactly: the CSVs
 write the bytes of a file name that is not UTF-8 back as they were; Parquet, whose
 strings must be valid Unicode, shows such bytes as ``\\xNN``; JSON escapes them
 (``\\udcff``, which Python reads back exactly). Values are rounded to
@@ -35,9 +36,10 @@ SHARD_FOLDER = "emotion_report_data"  # the page's curve shards of large runs
 OUTPUT_NAMES = TABLE_NAMES | PARQUET_NAME | JSON_NAME | PICTURE_NAMES | REPORT_NAME
 KNOWN_OUTPUTS = (*OUTPUT_NAMES.values(), SHARD_FOLDER)  # what any run may write
 TABLE_COLUMNS = ("song", "time_s", *TARGETS)
+SUMMARY_STATISTICS = ("mean", "std", "start", "end")  # see EmotionCurve.summary
 SUMMARY_COLUMNS = ("song", "n_steps", "start_s", "end_s",
                    *(f"{target}_{statistic}" for target in TARGETS
-                     for statistic in ("mean", "std")), "quadrant")
+                     for statistic in SUMMARY_STATISTICS), "quadrant")
 PARQUET_SONGS = 256  # songs per Parquet part
 
 

@@ -95,7 +95,9 @@ def _read_in_thread(open_source: Callable[[], Any], label: str,
         except EmorecoError as exc:
             hand(("error", exc))
         except Exception as exc:  # noqa: BLE001 - anything the network or FFmpeg raises
-            hand(("error", AudioError(f"{label}: {_detail(exc)}")))
+            reason = (f"no data for {stall_s:g} s" if isinstance(exc, TimeoutError) and stall_s
+                      else _detail(exc))
+            hand(("error", AudioError(f"{label}: {reason}")))
 
     def take() -> tuple[str, Any]:
         waited = 0.0
@@ -412,7 +414,8 @@ class LiveSession:
                 failures += 1
                 if failures > self.retries:
                     raise AudioError(f"{self._label}: lost at {lost_s:.1f} s and not "
-                                     f"reopened in {self.retries} attempts ({exc})") from exc
+                                     f"reopened in {self.retries} attempts ({_detail(exc)})"
+                                     ) from exc
                 wait_s = self._reconnection_wait(failures, lost_s, reconnections)
                 self.notice(f"{self._label}: no audio from {lost_s:.1f} s ({_detail(exc)}); "
                             f"reconnecting in {wait_s:.3g} s (attempt {failures} of "
@@ -504,8 +507,8 @@ class OscSender:
     ``[t, gap_s]``, over UDP to ``HOST:PORT`` (messages built by python-osc, the
     ``live`` extra).
 
-    The host is resolved once; broadcast addresses work. A send that fails (the network
-    is down, a full buffer, a refused broadcast) is counted, reported once a minute
+    The host is resolved once; broadcast addresses work. A send that fails (no receiver
+    listening, the network down, a full buffer) is counted, reported once a minute
     through ``notice``, and the stream goes on.
 
     Raises
@@ -531,6 +534,11 @@ class OscSender:
         self._socket.setblocking(False)  # a full buffer is a lost datagram, never a wait
         if family == socket.AF_INET:
             self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        try:  # connected: a receiver that is not running is reported (ECONNREFUSED)
+            self._socket.connect(target)
+        except OSError as exc:
+            self._socket.close()
+            raise ConfigError(f"--osc {address}: cannot send there ({_detail(exc)})") from exc
         self.failed = 0
         self._warned_at = -math.inf
 
@@ -541,7 +549,7 @@ class OscSender:
         for value in values:
             builder.add_arg(float(value), OscMessageBuilder.ARG_TYPE_FLOAT)
         try:
-            self._socket.sendto(builder.build().dgram, self.target)
+            self._socket.send(builder.build().dgram)
         except OSError as exc:
             self.failed += 1
             now = time.monotonic()

@@ -20,6 +20,7 @@ credentials, query string or fragment.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import ipaddress
 import socket
@@ -188,8 +189,16 @@ class StreamOpener:
         """
         self.check(url)
         label = public_label(url)
+        parts = urllib.parse.urlsplit(url)
+        headers = {}
+        if parts.username is not None:  # user:password@ as FFmpeg took it: Basic auth
+            secret = f"{urllib.parse.unquote(parts.username)}:" \
+                     f"{urllib.parse.unquote(parts.password or '')}"
+            headers["Authorization"] = "Basic " + base64.b64encode(secret.encode()).decode()
+            url = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
         try:
-            response = self._urllib.open(url, timeout=self.timeout_s)
+            response = self._urllib.open(urllib.request.Request(url, headers=headers),
+                                         timeout=self.timeout_s)
         except urllib.error.HTTPError as exc:
             raise AudioError(f"{label}: the server answered {exc.code} {exc.reason}") from exc
         except urllib.error.URLError as exc:
