@@ -95,6 +95,7 @@ def _without(libraries: str, *command: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_the_core_install_predicts_a_folder_and_names_the_extras(trained_models, tiny_deam,
                                                                  tmp_path):
     absent = "dask,distributed,pyarrow,pandas,tensorflow,keras,librosa"

@@ -50,6 +50,7 @@ def arousal_by_file(config_dir: Path, *query: str) -> dict[str, float]:
             for line in listed.stdout.splitlines() if line}
 
 
+@pytest.mark.slow
 def test_beet_emoreco_stores_typed_values_that_range_queries_compare(trained_models,
                                                                      tmp_path):
     from emoreco.outputs.tags import read_tags
@@ -77,6 +78,7 @@ def test_beet_emoreco_stores_typed_values_that_range_queries_compare(trained_mod
         assert tags["EMORECO_MODELS"]
 
 
+@pytest.mark.slow
 def test_auto_analyses_on_import_and_bad_models_are_one_line(trained_models, tmp_path):
     config_dir, music = make_library(tmp_path, trained_models / "models", auto=True)
     imported = beet(config_dir, "import", "-q", str(music))

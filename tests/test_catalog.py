@@ -126,6 +126,7 @@ def dask_processes(tmp_path):
             process.wait(timeout=30)
 
 
+@pytest.mark.slow
 def test_a_local_cluster_and_a_remote_scheduler_give_the_curves_of_one_process(
         catalog, trained_models, tmp_path, dask_processes):
     _assert_same_curves(catalog / "reference-cluster" / "TestSongPredicted.csv",
@@ -161,6 +162,7 @@ def test_a_small_batch_runs_on_threads_with_the_curves_of_one_process(trained_mo
                         tmp_path / "one" / "TestSongPredicted.csv")
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_where_it_stopped(catalog, trained_models, tmp_path):
     out = tmp_path / "out"
     args = _args(trained_models, catalog / "songs", out, "--jobs", "2", "--part-songs", "2")
@@ -190,6 +192,7 @@ def test_a_killed_run_resumes_where_it_stopped(catalog, trained_models, tmp_path
     assert not list(out.glob(f"{RESUMABLE_PREFIX}*"))  # the work folder went with the commit
 
 
+@pytest.mark.slow
 def test_a_song_edited_after_the_kill_is_computed_again(trained_models, tmp_path):
     paths = _write_songs(tmp_path / "songs", 10)
     out = tmp_path / "out"
@@ -211,6 +214,7 @@ def test_a_song_edited_after_the_kill_is_computed_again(trained_models, tmp_path
     assert len(paths) == 10
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_the_songs_finished_so_far(trained_models, tmp_path):
     _write_songs(tmp_path / "songs", 40)
     out = tmp_path / "out"
@@ -245,6 +249,7 @@ def _worker_pids(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux)")
 def test_a_worker_killed_mid_run_loses_no_song(catalog, trained_models, tmp_path):
     out = tmp_path / "out"
@@ -267,6 +272,7 @@ def _die_on_three(_: None, item: int) -> int:
     return item * 10
 
 
+@pytest.mark.slow
 def test_an_item_that_keeps_killing_workers_is_a_failure_not_the_end():
     import dask
 
@@ -319,6 +325,7 @@ class _Listener:
     ("rude", "something answers there, but not a Dask scheduler (it sent b'HTTP/1.0')"),
     ("silent", "no Dask scheduler answered within 10 s"),
 ])
+@pytest.mark.slow
 def test_a_scheduler_that_is_not_one_is_a_one_line_error_in_bounded_time(
         trained_models, tmp_path, capsys, server, message):
     songs = _write_songs(tmp_path / "songs", 2, 10.0)
@@ -338,6 +345,7 @@ def test_a_scheduler_that_is_not_one_is_a_one_line_error_in_bounded_time(
     assert line.startswith("error: --scheduler ") and message in line
 
 
+@pytest.mark.slow
 def test_a_dask_worker_or_a_web_server_is_not_taken_for_a_scheduler(dask_processes):
     import http.server
     import threading
@@ -365,6 +373,7 @@ def test_a_dask_worker_or_a_web_server_is_not_taken_for_a_scheduler(dask_process
     check_scheduler(dask_processes)  # the real one passes
 
 
+@pytest.mark.slow
 def test_workers_without_emoreco_are_a_one_line_error(trained_models, tmp_path, capsys):
     fake = tmp_path / "fake" / "emoreco"
     fake.mkdir(parents=True)

@@ -292,6 +292,7 @@ def _train(main, *args: str, work: Path) -> dict:
     return work / "m"
 
 
+@pytest.mark.slow
 def test_training_on_pmemo_alone_records_the_corpus(tiny_pmemo, tmp_path):
     models = _train(main_arousal, "--corpus", f"pmemo:{tiny_pmemo}", work=tmp_path)
     meta = json.loads((models / "arousal.meta.json").read_text())
@@ -310,6 +311,7 @@ def test_training_on_pmemo_alone_records_the_corpus(tiny_pmemo, tmp_path):
     assert metrics["protocol"] == "split" and "per_corpus" not in metrics
 
 
+@pytest.mark.slow
 def test_cross_corpus_evaluates_every_song_of_the_test_corpus(tiny_deam, tiny_pmemo, tmp_path):
     from emoreco.training.run import train
 
@@ -335,6 +337,7 @@ def test_cross_corpus_evaluates_every_song_of_the_test_corpus(tiny_deam, tiny_pm
     assert meta.data["test_corpus"]["kind"] == "pmemo" and list(meta.data["corpora"]) == ["deam"]
 
 
+@pytest.mark.slow
 def test_training_on_three_corpora_splits_and_reports_each(tiny_deam, tiny_pmemo, tiny_csv,
                                                            tmp_path):
     models = _train(main_arousal, "--deam-dir", str(tiny_deam), "--corpus",

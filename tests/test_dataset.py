@@ -95,6 +95,7 @@ def test_each_bad_audio_file_gives_a_message_naming_it(tiny_deam, tmp_path):
         assert str(path) in str(error.value) and "\n" not in str(error.value)
 
 
+@pytest.mark.slow
 def test_extraction_skips_bad_files_and_caches_the_rest(tiny_deam, tmp_path):
     good = sorted((tiny_deam / "MEMD_audio").glob("*.mp3"))[:2]
     bad = _bad_audio_files(tmp_path / "bad", good[0])

@@ -191,6 +191,7 @@ def _killed_after(pattern: str, count: int, *command: str) -> subprocess.Complet
                           timeout=300)
 
 
+@pytest.mark.slow
 def test_a_run_killed_at_every_rename_leaves_the_previous_set_or_the_new_one(
         trained_models, tiny_deam, tmp_path):
     songs = tmp_path / "songs"
@@ -301,6 +302,7 @@ def test_two_files_with_the_same_name_are_told_apart(trained_models, tiny_deam, 
     assert sorted(summary.song) == ["jazz/track.mp3", "rock/track.mp3", "track.flac"]
 
 
+@pytest.mark.slow
 def test_an_hour_long_file_stays_under_1_gb(trained_models, tmp_path):
     path = tmp_path / "hour.wav"
     rate, seconds = 48000, 3600

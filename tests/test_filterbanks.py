@@ -19,6 +19,7 @@ def test_mel_filterbank_is_librosas(sample_rate, n_fft, n_mels):
                                rtol=0, atol=1e-7)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sample_rate, n_fft, tuning", [(12000, 2048, 0.0), (22050, 4096, -0.3),
                                                         (12000, 1024, 0.25)])
 def test_chroma_filterbank_is_librosas(sample_rate, n_fft, tuning):
@@ -56,6 +57,7 @@ def _librosa_features(samples, params):
     return mfcc, chroma[:, :mfcc.shape[1]]
 
 
+@pytest.mark.slow
 def test_song_features_equal_librosas_on_a_rich_signal():
     rng = np.random.default_rng(1)
     partials = tuple((float(f), float(a)) for f, a in zip(rng.uniform(80, 4000, 12),

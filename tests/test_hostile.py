@@ -379,6 +379,7 @@ def test_a_bug_in_decoding_is_not_reported_as_an_undecodable_file(tiny_deam, mon
         load_audio(tiny_deam / "test_songs" / SONG, 12000)
 
 
+@pytest.mark.slow
 def test_a_linked_corpus_trains_like_a_copied_one(tiny_deam, tmp_path):
     from emoreco.cli import main_module, main_valence
     from emoreco.data.layout import OFFICIAL_AUDIO, OFFICIAL_DYNAMIC

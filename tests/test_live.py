@@ -219,6 +219,7 @@ class _DroppingServer:
         self.server.shutdown()
 
 
+@pytest.mark.slow
 def test_a_url_that_drops_is_reopened_time_counts_on_and_the_gap_is_marked(
         trained_models, tiny_deam, offline, tmp_path):
     import re
@@ -260,6 +261,7 @@ def test_a_url_that_drops_is_reopened_time_counts_on_and_the_gap_is_marked(
     assert table.time_s.max() == pytest.approx(resumed + rows.index.max())
 
 
+@pytest.mark.slow
 def test_a_url_that_stays_down_ends_with_one_line_and_the_tables(trained_models, tiny_deam,
                                                                  tmp_path):
     data = (tiny_deam / "test_songs" / "demo_song_1.mp3").read_bytes()
@@ -311,6 +313,7 @@ def test_out_dir_gets_main_py_tables_at_the_end(trained_models, tiny_deam, offli
                                   rows[["time_s", "arousal", "valence"]].to_numpy())
 
 
+@pytest.mark.slow
 def test_ctrl_c_writes_the_tables_of_what_was_heard(trained_models, tiny_deam, offline,
                                                     tmp_path):
     song = tiny_deam / "test_songs" / "demo_song_1.mp3"
@@ -377,6 +380,7 @@ def test_a_bad_osc_address_exits_2_before_any_work(address, capsys):
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get "
                     "install chromium; .ci/run installs it)")
 def test_the_served_page_draws_the_values_as_they_arrive(trained_models, tiny_deam, tmp_path):

@@ -39,6 +39,7 @@ def _predict(result, inputs):
     return np.clip(keras_call(result.model)(result.scaler.apply(inputs)), -1, 1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("target", ["arousal", "valence"])
 def test_tiny_fit_learns_well_below_the_baseline(target):
     windows = _toy_windows(target)
@@ -62,6 +63,7 @@ def test_scaler_is_fitted_per_coefficient_for_arousal_and_globally_for_valence()
     np.testing.assert_array_equal(round_trip.mean, scaler.mean)
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_weights_and_another_seed_does_not():
     windows = _toy_windows("valence")
     train, validation = windows.subset(range(2, 11)), windows.subset([11, 12, 13])

@@ -232,6 +232,7 @@ def _headers(handler, kind: str = "audio/mpeg") -> None:
     handler.wfile.flush()
 
 
+@pytest.mark.slow
 def test_a_stream_that_stalls_is_a_drop_and_its_tables_are_written(trained_models, tiny_deam,
                                                                    tmp_path):
     """Issue 25, 4: 6 s of audio and then silence hung `listen` forever."""
@@ -283,6 +284,7 @@ def test_ctrl_c_ends_listen_at_once_whatever_the_server_does(trained_models, tmp
     assert process.returncode == 0 and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_a_server_that_drips_audio_never_runs_the_clock_ahead(trained_models, tiny_deam):
     """Issue 25, 14: a server sending a little audio per connection was reconnected to
     117 times in 10 s and the clock reached 637 s."""

@@ -97,6 +97,7 @@ def parse_m3u(playlist: Path) -> list[Path]:
             if line and not line.startswith("#")]
 
 
+@pytest.mark.slow
 def test_tagged_folder_to_playlists_that_open(trained_models, tmp_path):
     import av
 

@@ -63,6 +63,7 @@ def render(page, tmp_path, *extra):
     return result.stdout, proxy.requests
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get "
                                               "install chromium; .ci/run installs it)")
 def test_the_page_draws_offline_and_asks_the_network_nothing(trained_models, tiny_deam,

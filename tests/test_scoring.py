@@ -63,6 +63,7 @@ def test_training_and_prediction_build_the_same_inputs_and_values(target, tiny_d
     np.testing.assert_allclose(written, evaluation.predicted, atol=5e-5)
 
 
+@pytest.mark.slow
 def test_kfold_tests_every_song_once_and_never_on_its_training_songs(tiny_deam, trained_models,
                                                                     tmp_path):
     songs = _songs(tiny_deam, trained_models, "valence")

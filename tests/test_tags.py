@@ -253,6 +253,7 @@ sys.exit(main_module(sys.argv[2:]))
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("moment", ["copying", "saved"])
 def test_a_run_killed_while_writing_leaves_every_file_intact(trained_models, library, moment):
     from emoreco.outputs.tags import read_tags
@@ -277,6 +278,7 @@ def test_a_run_killed_while_writing_leaves_every_file_intact(trained_models, lib
         assert "EMORECO_AROUSAL" in read_tags(path) and pcm_digest(path) == digest
 
 
+@pytest.mark.slow
 def test_the_command_line_prints_one_line_per_problem_and_exits_1(trained_models, library):
     (library / "song.aiff").chmod(stat.S_IRUSR)
     result = subprocess.run(
