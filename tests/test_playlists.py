@@ -137,3 +137,23 @@ def test_tagged_folder_to_playlists_that_open(trained_models, tmp_path):
         assert refused.returncode == 2 and message in refused.stderr
         assert "Traceback" not in refused.stderr
     assert not (tmp_path / "x.m3u8").exists()
+
+
+def test_summary_start_end_and_unit_values_of_a_known_curve():
+    import numpy as np
+
+    from emoreco.model.curves import EmotionCurve
+    from emoreco.outputs.tables import SUMMARY_COLUMNS
+
+    times = np.arange(0, 60, 0.5)  # 120 steps, 0 ... 59.5 s
+    arousal = np.where(times < 30, -0.5, 0.5)
+    valence = times / 59.5  # 0 ... 1
+    valence[:5] = np.nan  # no valence before 2.5 s, as the LSTM's context
+    summary = EmotionCurve("x", times, {"arousal": arousal, "valence": valence}).summary()
+    assert summary["arousal_start"] == -0.5 and summary["arousal_end"] == 0.5
+    # valence's first value is at 2.5 s: its start is the mean over [2.5, 17.5] s
+    assert summary["valence_start"] == pytest.approx(10.0 / 59.5)
+    assert summary["valence_end"] == pytest.approx((59.5 - 7.5) / 59.5)  # [44.5, 59.5] s
+    assert summary["energy_01"] == pytest.approx(0.5)  # arousal mean 0
+    assert summary["valence_01"] == pytest.approx((np.nanmean(valence) + 1) / 2)
+    assert set(SUMMARY_COLUMNS) == set(summary)

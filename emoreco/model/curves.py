@@ -70,7 +70,8 @@ class EmotionCurve:
     def summary(self) -> dict[str, Any]:
         """Time span; per curve its mean, std, and start and end values (the means of its
         first and last :data:`ENDS_S` seconds of values: how the song begins and ends);
-        and the quadrant of the mean point."""
+        ``valence_01`` and ``energy_01``, the valence and arousal means on [0, 1]; and the
+        quadrant of the mean point."""
         record: dict[str, Any] = {"song": self.song, "n_steps": int(len(self.times_s)),
                                   "start_s": float(self.times_s[0]),
                                   "end_s": float(self.times_s[-1])}
@@ -82,6 +83,11 @@ class EmotionCurve:
             record[f"{target}_start"] = span_mean(curve, self.times_s, first, first + ENDS_S)
             record[f"{target}_end"] = span_mean(curve, self.times_s, last - ENDS_S, last)
         if "arousal" in self.values and "valence" in self.values:
+            # per-track numbers in the shape of the Spotify API's audio features (closed in
+            # November 2024): the means mapped from [-1, 1] onto [0, 1]; arousal stands for
+            # energy. Perceived emotion as DEAM's annotators rated it, not Spotify's models.
+            record["valence_01"] = (record["valence_mean"] + 1.0) / 2.0
+            record["energy_01"] = (record["arousal_mean"] + 1.0) / 2.0
             record["quadrant"] = quadrant(record["valence_mean"], record["arousal_mean"])
         return record
 

@@ -39,7 +39,7 @@ TABLE_COLUMNS = ("song", "time_s", *TARGETS)
 SUMMARY_STATISTICS = ("mean", "std", "start", "end")  # see EmotionCurve.summary
 SUMMARY_COLUMNS = ("song", "n_steps", "start_s", "end_s",
                    *(f"{target}_{statistic}" for target in TARGETS
-                     for statistic in SUMMARY_STATISTICS), "quadrant")
+                     for statistic in SUMMARY_STATISTICS), "valence_01", "energy_01", "quadrant")
 PARQUET_SONGS = 256  # songs per Parquet part
 
 
