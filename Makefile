@@ -79,6 +79,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_live.py
 	$(PY) benchmarks/bench_live_server.py
 	$(PY) benchmarks/bench_playlist_flow.py
+	$(PY) benchmarks/bench_tag.py
 	$(PY) benchmarks/bench_features.py
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_predict.py

@@ -5,6 +5,7 @@ a checkout, also ``pluginpath: [/path/to/emoreco/beetsplug]``)::
 
     emoreco:
         models_dir: ~/emoreco-models   # default: emoreco's models/ in the current folder
+        allow_demo: no                 # models of the synthetic demo corpus are refused
         auto: no                       # analyse on import
         jobs: -1                       # as MAIN.py's --jobs; scheduler: tcp://... for Dask
 
@@ -55,7 +56,7 @@ class EmorecoPlugin(BeetsPlugin):
     def __init__(self) -> None:
         super().__init__()
         self.config.add({"auto": False, "models_dir": "models", "force": False, "jobs": -1,
-                         "scheduler": ""})
+                         "scheduler": "", "allow_demo": False})
         for name, (_, tag) in VALUE_FIELDS.items():
             self.add_media_field(name, _media_field(tag, float))
         self.add_media_field(MODELS_FIELD, _media_field(MODELS_TAG, str))
@@ -82,11 +83,13 @@ class EmorecoPlugin(BeetsPlugin):
     def analyse(self, items: list[Any], write: bool, force: bool) -> None:
         """Analyse ``items`` (on emoreco's engine for the work), store and maybe write."""
         from emoreco.model.predictor import Predictor
-        from emoreco.runs.tagging import analyse_files, models_digest
+        from emoreco.runs.tagging import analyse_files, check_not_demo, models_digest
 
         models_dir = Path(self.config["models_dir"].as_filename())
         try:
             predictor = Predictor(models_dir)
+            check_not_demo(predictor, self.config["allow_demo"].get(bool),
+                           "allow_demo: yes in the emoreco section of beets' config")
         except EmorecoError as exc:
             raise ui.UserError(f"emoreco: {exc}") from None
         models = models_digest(predictor.metas)

@@ -38,7 +38,8 @@ def make_library(tmp_path: Path, models: Path, auto: bool) -> tuple[Path, Path]:
         f"pluginpath: [{ROOT / 'beetsplug'}]\n"
         "plugins: emoreco\n"
         "import:\n  copy: no\n  write: no\n  autotag: no\n  resume: no\n"
-        f"emoreco:\n  models_dir: {models}\n  auto: {'yes' if auto else 'no'}\n  jobs: 1\n",
+        f"emoreco:\n  models_dir: {models}\n  auto: {'yes' if auto else 'no'}\n  jobs: 1\n"
+        "  allow_demo: yes\n",  # the tests' models are trained on a generated corpus
         encoding="utf-8")
     return config_dir, music
 
@@ -85,6 +86,10 @@ def test_auto_analyses_on_import_and_bad_models_are_one_line(trained_models, tmp
     assert imported.returncode == 0, imported.stderr
     assert sorted(arousal_by_file(config_dir, "emoreco_arousal:-1..1")) == sorted(FILES)
     config = config_dir / "config.yaml"
+    config.write_text(config.read_text().replace("allow_demo: yes", "allow_demo: no"))
+    demo = beet(config_dir, "emoreco", "-f")
+    assert demo.returncode != 0 and "Traceback" not in demo.stderr
+    assert "not tagging with demo models" in demo.stderr and "allow_demo: yes" in demo.stderr
     config.write_text(config.read_text().replace(str(trained_models / "models"),
                                                  str(tmp_path / "nowhere")))
     refused = beet(config_dir, "emoreco", "-f")

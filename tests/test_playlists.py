@@ -113,7 +113,7 @@ def test_tagged_folder_to_playlists_that_open(trained_models, tmp_path):
     tagged = subprocess.run([*command, "tag", str(music / "Ünïcødé one.flac"),
                              str(music / "two.mp3"), str(music / "three.m4a"),
                              str(music / "four.wav"), "--jobs", "1", "--quiet",
-                             "--models-dir", str(trained_models / "models")],
+                             "--allow-demo", "--models-dir", str(trained_models / "models")],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert tagged.returncode == 0, tagged.stderr
     out = tmp_path / "lists" / "flow.m3u8"

@@ -103,7 +103,8 @@ def library(library_source: Path, tmp_path: Path) -> Path:
 def _options(trained_models: Path, **changes):
     from emoreco.runs.tagging import TagOptions
 
-    return TagOptions(models_dir=trained_models / "models", jobs=1, progress=False, **changes)
+    return TagOptions(models_dir=trained_models / "models", jobs=1, progress=False,
+                      allow_demo=True, **changes)  # the tests' models: a generated corpus
 
 
 def _mediafile_class():
@@ -261,7 +262,7 @@ def test_a_run_killed_while_writing_leaves_every_file_intact(trained_models, lib
     before = {p: (p.read_bytes(), pcm_digest(p)) for p in library.iterdir()}
     killed = subprocess.run(
         [sys.executable, "-c", KILLER, moment, "tag", str(library), "--jobs", "1",
-         "--quiet", "--models-dir", str(trained_models / "models")],
+         "--quiet", "--allow-demo", "--models-dir", str(trained_models / "models")],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     left = [p for p in library.iterdir() if p.name.startswith(".")]
@@ -270,7 +271,7 @@ def test_a_run_killed_while_writing_leaves_every_file_intact(trained_models, lib
         assert path.read_bytes() == content  # as it was, playable
     again = subprocess.run(
         [sys.executable, "-m", "emoreco", "tag", str(library), "--jobs", "1", "--quiet",
-         "--models-dir", str(trained_models / "models")],
+         "--allow-demo", "--models-dir", str(trained_models / "models")],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
     assert not [p for p in library.iterdir() if p.name.startswith(".")]  # cleaned up
@@ -283,15 +284,27 @@ def test_the_command_line_prints_one_line_per_problem_and_exits_1(trained_models
     (library / "song.aiff").chmod(stat.S_IRUSR)
     result = subprocess.run(
         [sys.executable, "-m", "emoreco", "tag", str(library), "--dry-run", "--jobs", "1",
-         "--quiet", "--models-dir", str(trained_models / "models")],
+         "--quiet", "--allow-demo", "--models-dir", str(trained_models / "models")],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr  # a dry run writes nothing, so no failure
     assert result.stderr.count("would change /") == len(FORMATS)
     written = subprocess.run(
         [sys.executable, "-m", "emoreco", "tag", str(library), "--jobs", "1", "--quiet",
-         "--models-dir", str(trained_models / "models")],
+         "--allow-demo", "--models-dir", str(trained_models / "models")],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert written.returncode == 1 and "Traceback" not in written.stderr
     assert written.stderr.count("failed: ") == 1 and "read-only" in written.stderr
     assert f"{len(FORMATS) - 1} files tagged" in written.stderr
     os.chmod(library / "song.aiff", 0o644)
+
+
+def test_demo_models_are_refused_unless_allowed(trained_models, library):
+    before = {p: p.read_bytes() for p in library.iterdir()}
+    refused = subprocess.run(
+        [sys.executable, "-m", "emoreco", "tag", str(library), "--jobs", "1", "--quiet",
+         "--models-dir", str(trained_models / "models")],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    last = refused.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: not tagging with demo models") and "--allow-demo" in last
+    assert {p: p.read_bytes() for p in library.iterdir()} == before

@@ -33,6 +33,9 @@ def tag_parser() -> argparse.ArgumentParser:
                              "replace an existing MOOD")
     parser.add_argument("--dry-run", action="store_true",
                         help="analyse and print what would change; write nothing")
+    parser.add_argument("--allow-demo", action="store_true",
+                        help="tag with models trained on the synthetic demo corpus (refused "
+                             "by default: their values mean nothing for real music)")
     parser.add_argument("--touch", action="store_true",
                         help="give tagged files a new modification time (default: keep it)")
     parser.add_argument("--quiet", action="store_true",
@@ -47,7 +50,7 @@ def tag_main(args: argparse.Namespace) -> int:
 
     options = TagOptions(models_dir=args.models_dir, model_names=model_names(args),
                          mood=args.mood, force=args.force, dry_run=args.dry_run,
-                         keep_mtime=not args.touch, glob=args.glob, jobs=args.jobs,
+                         keep_mtime=not args.touch, allow_demo=args.allow_demo, glob=args.glob, jobs=args.jobs,
                          scheduler=args.scheduler, progress=not args.quiet)
     result = tag_files(args.inputs, options, lambda line: say(f"failed: {line}"))
     verb = "would change" if args.dry_run else "tagged"

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from emoreco.core.digest import short_digest
 from emoreco.core.engine import open_engine
+from emoreco.core.errors import ConfigError
 from emoreco.core.extras import require
+from emoreco.data.provenance import demo_warning
 from emoreco.model.curves import EmotionCurve
 from emoreco.model.meta import ModelMeta
 from emoreco.model.predictor import Predictor
@@ -51,6 +53,9 @@ class TagOptions:
         Analyse and report the changes; write nothing.
     keep_mtime : bool
         Tagged files keep their modification time.
+    allow_demo : bool
+        Tag with models trained on the synthetic demo corpus (refused by default: their
+        values mean nothing for real music, and tags outlive the run).
     recursive, glob
         Folders' subfolders; only names matching a shell pattern.
     jobs, scheduler
@@ -65,6 +70,7 @@ class TagOptions:
     force: bool = False
     dry_run: bool = False
     keep_mtime: bool = True
+    allow_demo: bool = False
     recursive: bool = True
     glob: str | None = None
     jobs: int = -1
@@ -80,6 +86,15 @@ class TagResult:
     unchanged: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
     failures: dict[Path, str] = field(default_factory=dict)
+
+
+def check_not_demo(predictor: Predictor, allowed: bool, how: str) -> None:
+    """Refuse models trained on the demo corpus unless ``allowed`` (``how``: the option
+    that allows them)."""
+    warning = demo_warning([meta.data for meta in predictor.metas.values()])
+    if warning and not allowed:
+        raise ConfigError(f"not tagging with demo models: {warning} (or, to try the "
+                          f"pipeline, {how})")
 
 
 def already_tagged(path: Path, models: str) -> bool:
@@ -132,6 +147,7 @@ def tag_files(inputs: Sequence[str | Path], options: TagOptions,
     require("mutagen", "library", "emoreco tag")
     files = find_audio_files(inputs, options.recursive, options.glob)
     predictor = Predictor(options.models_dir, dict(options.model_names))
+    check_not_demo(predictor, options.allow_demo or options.dry_run, "--allow-demo")
     models = models_digest(predictor.metas)
     result = TagResult()
     todo = []
