@@ -45,6 +45,7 @@ deam: $(STAMP)
 	$(PY) MAIN_arousal.py --deam-dir $(DEAM) --plots-dir $(README_FILES) --overwrite
 	$(PY) MAIN_valence.py --deam-dir $(DEAM) --plots-dir $(README_FILES) --overwrite
 	$(PY) scripts/metrics_table.py models/arousal models/valence > $(README_FILES)/deam_metrics.md
+	$(PY) -m emoreco models pack models dist/emoreco-models-deam.zip
 
 # Not one of the two set-up commands (12 minutes here): the README's "Other corpora"
 # commands on generated corpora (a PMEmo2019-layout corpus and a user's CSV, beside the

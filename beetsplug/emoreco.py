@@ -4,7 +4,7 @@ Enable it with ``plugins: emoreco`` in beets' config (``pip install 'emoreco[bee
 a checkout, also ``pluginpath: [/path/to/emoreco/beetsplug]``)::
 
     emoreco:
-        models_dir: ~/emoreco-models   # default: emoreco's models/ in the current folder
+        models_dir: ~/emoreco-models   # default: as emoreco predict finds them
         allow_demo: no                 # models of the synthetic demo corpus are refused
         auto: no                       # analyse on import
         jobs: -1                       # as MAIN.py's --jobs; scheduler: tcp://... for Dask
@@ -55,7 +55,7 @@ class EmorecoPlugin(BeetsPlugin):
 
     def __init__(self) -> None:
         super().__init__()
-        self.config.add({"auto": False, "models_dir": "models", "force": False, "jobs": -1,
+        self.config.add({"auto": False, "models_dir": "", "force": False, "jobs": -1,
                          "scheduler": "", "allow_demo": False})
         for name, (_, tag) in VALUE_FIELDS.items():
             self.add_media_field(name, _media_field(tag, float))
@@ -85,7 +85,10 @@ class EmorecoPlugin(BeetsPlugin):
         from emoreco.model.predictor import Predictor
         from emoreco.runs.tagging import analyse_files, check_not_demo, models_digest
 
-        models_dir = Path(self.config["models_dir"].as_filename())
+        from emoreco.runs.model_store import default_models_dir
+
+        configured = self.config["models_dir"].get(str)
+        models_dir = default_models_dir(Path(configured).expanduser() if configured else None)
         try:
             predictor = Predictor(models_dir)
             check_not_demo(predictor, self.config["allow_demo"].get(bool),

@@ -60,7 +60,7 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'emoreco' has no attribute {name!r}")
 
 
-def predict(inputs: Sequence[str | Path], models_dir: str | Path = "models",
+def predict(inputs: Sequence[str | Path], models_dir: str | Path | None = None,
             start_s: float = 0.0, end_s: float | None = None, recursive: bool = False,
             glob: str | None = None) -> list[Any]:
     """The curves of every audio file in ``inputs`` (files and folders), in this process.
@@ -78,8 +78,9 @@ def predict(inputs: Sequence[str | Path], models_dir: str | Path = "models",
     """
     from emoreco.model.predictor import Predictor
     from emoreco.runs.inputs import find_audio_files, unique_song_names
+    from emoreco.runs.model_store import default_models_dir
 
     files = find_audio_files(inputs, recursive, glob)
     names = unique_song_names(files)
-    predictor = Predictor(models_dir)
+    predictor = Predictor(default_models_dir(models_dir))
     return [predictor.predict_file(path, start_s, end_s, names[path]) for path in files]

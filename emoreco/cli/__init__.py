@@ -88,6 +88,8 @@ def _commands() -> dict[str, Command]:
     commands["listen"] = ("curves of a live stream (pipe, URL, file) as JSON lines", _listen)
     commands["tag"] = ("write songs' values into their files' tags",
                        _module_command("library", "tag"))
+    commands["models"] = ("pack, install, list and verify models to share",
+                          _module_command("models", "models"))
     commands["playlist"] = ("M3U8 playlists by mood or by flow, from tagged files",
                             _module_command("library", "playlist"))
     return commands

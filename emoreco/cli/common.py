@@ -93,10 +93,21 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
     """Which trained models predict: ``--models-dir`` and one ``--<target>-model`` each."""
     from emoreco.model.targets import TARGETS
 
-    parser.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS)
+    parser.add_argument("--models-dir", type=Path, default=None,
+                        help="folder of the trained models (default: $EMORECO_MODELS, else "
+                             "models/ here when it holds models, else the installed models "
+                             "'default' of `emoreco models install`)")
     for target in TARGETS:
         parser.add_argument(f"--{target}-model", default=target, dest=f"{target}_model",
                             help=f"model name (default: {target})")
+
+
+def models_dir(args: argparse.Namespace) -> Path:
+    """The models folder of :func:`add_model_options`' options (``--models-dir``, else
+    the lookup order of :func:`emoreco.runs.model_store.default_models_dir`)."""
+    from emoreco.runs.model_store import default_models_dir
+
+    return default_models_dir(args.models_dir)
 
 
 def model_names(args: argparse.Namespace) -> dict[str, str]:

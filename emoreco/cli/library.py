@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from emoreco.cli.common import (add_engine_options, add_model_options, log, model_names,
-                                positive_int, say)
+                                models_dir, positive_int, say)
 from emoreco.core.text import printable
 
 
@@ -48,7 +48,7 @@ def tag_main(args: argparse.Namespace) -> int:
     """Tag the files; exit 1 if any file failed (the others are tagged)."""
     from emoreco.runs.tagging import TagOptions, tag_files
 
-    options = TagOptions(models_dir=args.models_dir, model_names=model_names(args),
+    options = TagOptions(models_dir=models_dir(args), model_names=model_names(args),
                          mood=args.mood, force=args.force, dry_run=args.dry_run,
                          keep_mtime=not args.touch, allow_demo=args.allow_demo, glob=args.glob, jobs=args.jobs,
                          scheduler=args.scheduler, progress=not args.quiet)

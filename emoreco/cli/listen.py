@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 
 from emoreco.cli.common import (add_model_options, finite_seconds, int_at_least, log,
-                                 model_names, seconds_at_least)
+                                 model_names, models_dir, seconds_at_least)
 
 
 def listen_parser() -> argparse.ArgumentParser:
@@ -105,7 +105,7 @@ def listen_main(args: argparse.Namespace) -> int:
     source = args.source if args.source is not None else f"device {args.device}"
     if is_url(source):
         check_url(source)
-    predictor = Predictor(args.models_dir, model_names(args))
+    predictor = Predictor(models_dir(args), model_names(args))
     check_start(args.start, predictor.params.hop_s)  # on the models' grid, as in MAIN.py
     warning = demo_warning([meta.data for meta in predictor.metas.values()])
     osc = OscSender(args.osc, log.warning) if args.osc else None

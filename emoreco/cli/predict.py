@@ -8,7 +8,7 @@ from pathlib import Path
 
 from emoreco.cli.common import (DEFAULT_DATA, DEFAULT_RESULTS, add_engine_options,
                                 add_model_options, finite_seconds, log, model_names,
-                                positive_int, say)
+                                models_dir, positive_int, say)
 from emoreco.core.text import printable
 from emoreco.runs.catalog import (AUTO_PARQUET_SONGS, AUTO_PLOT_SONGS, EMBED_AUDIO_SONGS,
                                   CatalogOptions, CatalogRun)
@@ -64,7 +64,7 @@ def validate_options(args: argparse.Namespace) -> None:
     """Build the run's :class:`CatalogOptions` (which check themselves: ``--end`` after
     ``--start``, ...) into ``args.options``, so that a conflict is refused by the parser."""
     args.options = CatalogOptions(
-        out_dir=args.out_dir, models_dir=args.models_dir,
+        out_dir=args.out_dir, models_dir=models_dir(args),
         model_names=model_names(args),
         start_s=args.start, end_s=args.end, recursive=args.recursive, glob=args.glob,
         jobs=args.jobs, scheduler=args.scheduler, table=args.table, plots=args.plots,

@@ -23,6 +23,8 @@ from emoreco.training.examples import LabelledSongs, WindowSet, annotated_target
 from emoreco.model.metrics import evaluate
 from emoreco.model.meta import ModelMeta
 from emoreco.model.architectures import keras_call, model_summary
+from emoreco.data.provenance import describe
+from emoreco.model.card import model_card
 from emoreco.model.files import ModelFiles, save_model
 from emoreco.model.scaler import Scaler
 from emoreco.model.scoring import ScaledModel, song_curve
@@ -251,7 +253,7 @@ def train_and_evaluate(spec: TargetSpec, songs: LabelledSongs, windows: WindowSe
         augmentation=spec.augmentation if result.augmented else None, song_ids=ids,
         history=result.history, metrics=metrics, summary=model_summary(result.model),
         created_unix=int(time.time()), data=dict(data or {}))
-    files = save_model(result.model, meta, models_dir)
+    files = save_model(result.model, meta, models_dir, model_card(meta, describe(meta.data)))
     log.info("%s", meta.summary)
     log.info("saved %s, %s and %s", files.architecture, files.weights, files.meta)
     return TrainingOutcome(meta, files, evaluation)
