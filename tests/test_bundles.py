@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import ROOT, edit_meta
+from conftest import edit_meta
 from emoreco.core.digest import sha256_of
 from emoreco.core.errors import ConfigError, ModelError
 from emoreco.model.bundles import BundleError, install_bundle, pack_models, verify_models
