@@ -130,3 +130,32 @@ def test_the_live_page_without_aiohttp_names_the_live_extra(trained_models, tiny
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(
         "error: --serve needs the live extra (aiohttp is not installed)")
+
+
+UNGUARDED = """
+import emoreco
+emoreco.run_catalog([{songs!r}], out_dir={out!r}, jobs=2, models_dir={models!r},
+                    progress=False)
+"""
+
+
+@pytest.mark.slow
+def test_run_catalog_on_workers_in_a_script_without_a_main_guard_says_how_to_fix_it(
+        trained_models, tiny_deam, tmp_path):
+    script = tmp_path / "script.py"
+    out = tmp_path / "out"
+    code = UNGUARDED.format(songs=str(tiny_deam / "test_songs"), out=str(out),
+                            models=str(trained_models / "models"))
+    script.write_text(code)
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode != 0
+    assert 'if __name__ == "__main__":' in result.stderr.strip().splitlines()[-1]
+    assert "in use by another emoreco run" not in result.stderr
+    guarded = "if __name__ == '__main__':\n" + "".join(
+        "    " + line + "\n" for line in code.strip().splitlines())
+    script.write_text(guarded)
+    result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert (out / "TestSongSummary.csv").is_file()

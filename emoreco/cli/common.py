@@ -121,8 +121,9 @@ def add_engine_options(parser: argparse.ArgumentParser, work: str) -> None:
     """Where the per-song work runs: local processes, or a Dask cluster."""
     group = parser.add_argument_group("parallelism")
     group.add_argument("--jobs", type=job_count, default=-1,
-                       help=f"local worker processes for {work} (default: -1, all cores; "
-                            "1: in this process)")
+                       help=f"local worker processes for {work} (default: -1, all cores: "
+                            "worker processes for a large batch, threads of this process for "
+                            "a small one; N: N worker processes; 1: in this process)")
     group.add_argument("--scheduler", metavar="ADDRESS",
                        help="run the per-song work on this Dask cluster (tcp://host:8786) "
                             "instead; its workers must see the audio and model folders under "

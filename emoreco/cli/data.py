@@ -15,7 +15,7 @@ from emoreco.model.targets import TARGETS
 def extract_parser() -> argparse.ArgumentParser:
     """Options of ``python -m emoreco extract``."""
     parser = argparse.ArgumentParser(
-        prog="python -m emoreco extract",
+        prog="emoreco extract",
         description="Compute and cache the features of every annotated song.")
     add_data_options(parser)
     parser.add_argument("--target", choices=tuple(TARGETS), default="arousal",
@@ -48,7 +48,7 @@ def extract_main(args: argparse.Namespace) -> int:
 def demo_parser() -> argparse.ArgumentParser:
     """Options of ``python -m emoreco demo``."""
     parser = argparse.ArgumentParser(
-        prog="python -m emoreco demo",
+        prog="emoreco demo",
         description="Write a synthetic corpus in the official DEAM layout (or PMEmo's, or "
                     "a user's CSV), with known emotion curves and label noise, plus "
                     "unannotated songs to predict.")
@@ -106,7 +106,7 @@ def fetch_parser() -> argparse.ArgumentParser:
     from emoreco.data.fetch import DEFAULT_ARCHIVES, OFFICIAL_ARCHIVES
 
     parser = argparse.ArgumentParser(
-        prog="python -m emoreco fetch-deam",
+        prog="emoreco fetch-deam",
         description="Download the official DEAM archives, verify their size and SHA-256, "
                     "and unpack them side by side (MEMD_audio/, annotations/) into --dest. "
                     "Interrupted downloads resume; a second run downloads nothing.")

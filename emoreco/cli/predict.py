@@ -9,6 +9,7 @@ from pathlib import Path
 from emoreco.cli.common import (DEFAULT_DATA, DEFAULT_RESULTS, add_engine_options,
                                 add_model_options, finite_seconds, log, model_names,
                                 models_dir, positive_int, say)
+from emoreco.core.errors import ConfigError
 from emoreco.core.text import printable
 from emoreco.runs.catalog import (AUTO_PARQUET_SONGS, AUTO_PLOT_SONGS, EMBED_AUDIO_SONGS,
                                   CatalogOptions, CatalogRun)
@@ -20,8 +21,9 @@ def predict_parser() -> argparse.ArgumentParser:
         prog="MAIN.py",
         description="Predict valence and arousal curves (2 Hz) of songs with the trained "
                     "models; write a CSV, a summary, pictures and an offline HTML report.")
-    parser.add_argument("inputs", nargs="*", type=Path, default=[DEFAULT_DATA / "test_songs"],
-                        help="audio files and/or folders (default: data/test_songs)")
+    parser.add_argument("inputs", nargs="*", type=Path,
+                        help="audio files and/or folders (default: data/test_songs, the demo "
+                             "songs that `make demo` writes)")
     parser.add_argument("-r", "--recursive", action="store_true",
                         help="also look for audio in the folders' subfolders")
     parser.add_argument("--glob", metavar="PATTERN",
@@ -51,7 +53,9 @@ def predict_parser() -> argparse.ArgumentParser:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing outputs (and an interrupted run of other "
                              "models or --start/--end)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar and no line per song (warnings, failures "
+                             "and the files written are still said)")
     add_engine_options(parser, "songs")
     parser.add_argument("--part-songs", type=positive_int, default=256, metavar="N",
                         help="songs per part written as the run goes (default: 256); a "
@@ -62,7 +66,16 @@ def predict_parser() -> argparse.ArgumentParser:
 
 def validate_options(args: argparse.Namespace) -> None:
     """Build the run's :class:`CatalogOptions` (which check themselves: ``--end`` after
-    ``--start``, ...) into ``args.options``, so that a conflict is refused by the parser."""
+    ``--start``, ...) into ``args.options``, so that a conflict is refused by the parser.
+    No inputs: the demo songs, or advice when there are none (a fresh clone)."""
+    if not args.inputs:
+        demo_songs = DEFAULT_DATA / "test_songs"
+        if not any(demo_songs.glob("demo_song_*")):
+            raise ConfigError("no songs given, and no demo songs in data/test_songs: give "
+                              "audio files or folders (MAIN.py song.mp3 album/), or run "
+                              "`make demo` first (it writes the demo songs and trains "
+                              "models)")
+        args.inputs = [demo_songs]
     args.options = CatalogOptions(
         out_dir=args.out_dir, models_dir=models_dir(args),
         model_names=model_names(args),
@@ -86,7 +99,7 @@ def predict_main(args: argparse.Namespace) -> int:
     if not result.songs:
         say("error: no song could be predicted")
         return 1
-    for item in result.summaries:
+    for item in [] if args.quiet else result.summaries:
         log.info("%-28s arousal %+.3f  valence %+.3f  %s", printable(item["song"]),
                  item["arousal_mean"],
                  item["valence_mean"], item["quadrant"])

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -345,6 +346,21 @@ def choose_local_engine(workers: int, work_s: float | None) -> str:
     return "cluster"
 
 
+GUARD_ADVICE = ("a script that runs emoreco with jobs other than 1 must make that call under "
+                "`if __name__ == \"__main__\":` (each worker process imports the script)")
+
+
+def check_not_a_worker_import() -> None:
+    """Refuse to start a run while Python's multiprocessing imports a script anew in a
+    worker process (its top level runs as ``__mp_main__``): that run would be a second
+    copy of the script's own, started by the first one's workers."""
+    # multiprocessing's spawn runs the script as "__mp_main__" and only then makes it
+    # "__main__": between the two, the script's top level is being imported anew
+    importing = sys.modules.get("__mp_main__")
+    if importing is not None and sys.modules.get("__main__") is not importing:
+        raise EmorecoError(f"emoreco was started again inside a worker process: {GUARD_ADVICE}")
+
+
 @contextmanager
 def open_engine(scheduler: str | None = None, n_jobs: int = -1,
                 n_tasks: int | None = None, work_s: float | None = None) -> Iterator[Engine]:
@@ -401,10 +417,16 @@ def open_engine(scheduler: str | None = None, n_jobs: int = -1,
     else:
         import dask
 
-        with dask.config.set(LOCAL_WORKER_CONFIG):  # read by the nannies as they start
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                                   silence_logs=logging.ERROR)
+        check_not_a_worker_import()
+        try:
+            with dask.config.set(LOCAL_WORKER_CONFIG):  # read by the nannies as they start
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
+                                       processes=True, host="127.0.0.1",
+                                       dashboard_address="127.0.0.1:0",
+                                       silence_logs=logging.ERROR)
+        except RuntimeError as exc:  # distributed: "Nanny failed to start"
+            raise EmorecoError(f"Dask's worker processes did not start ({exc}); "
+                               f"{GUARD_ADVICE}") from None
         client = Client(cluster)
     try:
         engine = DaskEngine(client)

@@ -26,9 +26,11 @@ DEMO_MARKER = "demo_truth.json"
 FETCH_RECORD = "emoreco_fetch.json"
 KIND_PHRASES = {"deam": "a DEAM-layout corpus", "pmemo": "a PMEmo corpus",
                 "csv": "your own annotations (csv corpus)"}
-HOW_TO_TRAIN_ON_DEAM = ("train on DEAM with `make deam`, or `python -m emoreco fetch-deam "
-                        "--dest ~/DEAM` then `python MAIN_arousal.py --deam-dir ~/DEAM` and "
-                        "`python MAIN_valence.py --deam-dir ~/DEAM`")
+HOW_TO_TRAIN_ON_DEAM = ("train on DEAM with `make deam`, or `emoreco fetch-deam --dest ~/DEAM` "
+                        "then `python MAIN_arousal.py --deam-dir ~/DEAM --overwrite` and "
+                        "`python MAIN_valence.py --deam-dir ~/DEAM --overwrite` (replacing "
+                        "the demo models), or install DEAM-trained models a colleague shared: "
+                        "`emoreco models install BUNDLE --sha256 HEX`")
 
 
 def read_fetch_record(path: Path) -> dict[str, Any]:

@@ -29,7 +29,8 @@ from emoreco.model.targets import TARGETS, get_target
 log = logging.getLogger(__name__)
 
 HOW_TO_TRAIN = ("train them first: `make demo` (demo corpus), or `python MAIN_arousal.py "
-                "--deam-dir DIR` and `python MAIN_valence.py --deam-dir DIR`")
+                "--deam-dir DIR` and `python MAIN_valence.py --deam-dir DIR`; or install "
+                "shared models: `emoreco models install BUNDLE --sha256 HEX`")
 
 
 def read_model_meta(models_dir: Path, name: str, target: str) -> ModelMeta:

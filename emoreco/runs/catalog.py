@@ -21,7 +21,7 @@ import numpy as np
 
 from emoreco.audio.features import grid_indices
 from emoreco.core.digest import short_digest
-from emoreco.core.engine import Engine, open_engine
+from emoreco.core.engine import Engine, check_not_a_worker_import, open_engine
 from emoreco.core.errors import ConfigError, EmorecoError
 from emoreco.core.extras import require
 from emoreco.data.provenance import demo_warning, describe
@@ -347,6 +347,7 @@ class CatalogRun:
 
     def __init__(self, inputs: Sequence[str | Path],
                  options: CatalogOptions = CatalogOptions()) -> None:
+        check_not_a_worker_import()
         self.options = options
         self.files = find_audio_files(inputs, options.recursive, options.glob)
         if options.embed_audio and len(self.files) > EMBED_AUDIO_SONGS:
