@@ -14,7 +14,8 @@ the mood as ``TMOO``), Vorbis comments (FLAC, Ogg Vorbis, Opus) and MP4 freeform
 mutagen writes in place and may rewrite the whole file, so :func:`write_tags` tags a copy
 beside the file, reads the copy back (tags and stream properties), flushes it to disk and
 renames it over the file: a run killed at any moment leaves the file as it was or fully
-tagged. The copy keeps the file's mode, owner (where allowed) and modification time.
+tagged; the next run removes the copy left behind (:func:`remove_stale_copies`). The copy
+keeps the file's mode, owner (where allowed) and modification time.
 """
 
 from __future__ import annotations
@@ -197,13 +198,23 @@ class TagChange:
     changes: dict[str, tuple[str | None, str]]
 
 
-def _stale_copies(path: Path) -> list[Path]:
-    """Copies of ``path`` left by a run killed while tagging it."""
-    pattern = re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{12}}{re.escape(TEMPORARY_SUFFIX)}")
+STALE_COPY = re.compile(rf"\..+\.[0-9a-f]{{12}}{re.escape(TEMPORARY_SUFFIX)}")
+
+
+def remove_stale_copies(folder: Path) -> int:
+    """Remove the copies a killed run left in ``folder`` while tagging (one pass over the
+    folder; one tagging run per folder at a time). Returns how many."""
+    removed = 0
     try:
-        return [entry for entry in path.parent.iterdir() if pattern.fullmatch(entry.name)]
+        with os.scandir(folder) as entries:
+            stale = [Path(e.path) for e in entries
+                     if STALE_COPY.fullmatch(e.name) and e.is_file(follow_symlinks=False)]
     except OSError:
-        return []
+        return 0
+    for path in stale:
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
 
 
 def _writable(path: Path, status: os.stat_result) -> bool:
@@ -241,8 +252,6 @@ def write_tags(path: str | Path, values: Mapping[str, str], mood: str | None = N
         not read back as written (the file is left as it was).
     """
     path = Path(path).resolve()
-    for stale in _stale_copies(path):
-        stale.unlink(missing_ok=True)
     try:
         original = _open(path)
         storage = _storage(original)

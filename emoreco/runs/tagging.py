@@ -24,7 +24,7 @@ from emoreco.model.curves import EmotionCurve
 from emoreco.model.meta import ModelMeta
 from emoreco.model.predictor import Predictor
 from emoreco.outputs.tags import (MODELS_TAG, MOOD_WORDS, TagChange, TagError, read_tags,
-                                  tag_names, tag_values, write_tags)
+                                  remove_stale_copies, tag_names, tag_values, write_tags)
 from emoreco.runs.catalog import PredictorSetup, estimated_work_s, predict_song, song_jobs
 from emoreco.runs.inputs import find_audio_files, unique_song_names
 
@@ -149,6 +149,10 @@ def tag_files(inputs: Sequence[str | Path], options: TagOptions,
     predictor = Predictor(options.models_dir, dict(options.model_names))
     check_not_demo(predictor, options.allow_demo or options.dry_run, "--allow-demo")
     models = models_digest(predictor.metas)
+    if not options.dry_run:
+        for folder in sorted({path.resolve().parent for path in files}):
+            if removed := remove_stale_copies(folder):
+                log.info("%s: removed %d copies left by an interrupted run", folder, removed)
     result = TagResult()
     todo = []
     for path in files:
