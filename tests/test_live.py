@@ -412,8 +412,10 @@ def test_the_served_page_draws_the_values_as_they_arrive(trained_models, tiny_de
         process.send_signal(signal.SIGINT)
         out, _ = process.communicate(timeout=60)
     assert process.returncode == 0
-    assert '<span id="state">ended</span>' in page  # the end of the stream reached the page
-    live = int(re.search(r'(\d+) live</span>', page).group(1))
+    assert '<span id="state">the stream has ended</span>' in page  # the end reached the page
+    live = int(re.search(r'data-events="(\d+)"', page).group(1))
+    for colour in ("rgb(214, 39, 40)", "rgb(31, 119, 180)"):  # the report's red and blue
+        assert f"stroke: {colour}" in page
     assert live > 0  # values that arrived as events, after the page was open
     drawn = json.loads(re.search(r'<pre id="data" hidden="">(.*?)</pre>', page).group(1))
     lines = _lines(out)

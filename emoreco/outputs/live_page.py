@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import html
 from emoreco.model.targets import TARGETS
-from emoreco.outputs.page import plotly_js, script_json
+from emoreco.outputs.page import COLOURS, plotly_js, script_json
 
 SCRIPT = """
 const targets = TARGETS;
+const colours = COLOURS;
 const points = Object.fromEntries(targets.map((t) => [t, new Map()]));
 let viaEvents = 0;
 let pending = false;
@@ -29,21 +30,25 @@ function draw() {
   pending = false;
   const traces = targets.map((t) => {
     const times = [...points[t].keys()].sort((a, b) => a - b);
-    return {x: times, y: times.map((x) => points[t].get(x)), name: t, mode: "lines"};
+    return {x: times, y: times.map((x) => points[t].get(x)), name: t, mode: "lines",
+            line: {color: colours[t]}};
   });
   Plotly.react("plot", traces, {xaxis: {title: {text: "time (s)"}},
     yaxis: {range: [-1, 1], title: {text: "value"}}, margin: {t: 30}});
   const data = Object.fromEntries(targets.map((t) => [t, [...points[t].entries()]]));
   document.getElementById("data").textContent = JSON.stringify(data);
-  document.getElementById("status").textContent =
-    `${count(targets[0]) + count(targets[1])} values, ${viaEvents} live`;
+  const last = Math.max(0, ...targets.flatMap((t) => [...points[t].keys()]));
+  const status = document.getElementById("status");
+  status.textContent = targets.map((t) => `${count(t)} ${t}`).join(", ") +
+    ` values, up to ${last.toFixed(1)} s of the stream`;
+  status.dataset.events = viaEvents;  // records received after the page opened
 }
 function schedule() { if (!pending) { pending = true; setTimeout(draw, 100); } }
 draw();
 const source = new EventSource("events");
 source.onmessage = (event) => { viaEvents += 1; add(JSON.parse(event.data)); schedule(); };
 source.addEventListener("end", () => {
-  document.getElementById("state").textContent = "ended";
+  document.getElementById("state").textContent = "the stream has ended";
   source.close();
 });
 """
@@ -51,13 +56,18 @@ source.addEventListener("end", () => {
 
 def live_page(title: str, warning: str | None = None) -> str:
     """The page of a stream named ``title``, with ``warning`` (the demo models') on top."""
-    script = SCRIPT.replace("TARGETS", script_json(list(TARGETS)))
+    script = (SCRIPT.replace("TARGETS", script_json(list(TARGETS)))
+              .replace("COLOURS", script_json({t: COLOURS.get(t, "#555") for t in TARGETS})))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+body {{ font-family: sans-serif; margin: 1.5em auto; max-width: 1200px; color: #222; }}
+.warning {{ background: #fff3cd; border: 2px solid #d39e00; padding: 0.8em; font-weight: bold; }}
+</style>
 <script>{plotly_js()}</script></head>
 <body><h1>{html.escape(title)}</h1>
-{f'<p class="warning">{html.escape(warning)}</p>' if warning else ''}
-<p><span id="state">live</span>: <span id="status"></span></p>
+{f'<p class="warning">WARNING: {html.escape(warning)}</p>' if warning else ''}
+<p><span id="state">listening</span>: <span id="status"></span></p>
 <div id="plot" style="height: 420px"></div>
 <pre id="data" hidden></pre>
 <script>{script}</script>
