@@ -40,19 +40,39 @@ def write_png(data: bytes, path: str | Path) -> None:
         tmp.write_bytes(data)
 
 
-def loss_figure(history: dict[str, list[float]], title: str) -> Any:
-    """Training and validation loss per epoch."""
+def mark_demo(figure: Any, warning: str | None) -> None:
+    """Write a short demo-models warning across the bottom of ``figure`` (if any)."""
+    if warning:
+        figure.text(0.5, -0.02, "DEMO MODELS (synthetic corpus): not meaningful for real "
+                    "music", ha="center", va="top", color="#a05a00", fontsize=10,
+                    fontweight="bold")
+
+
+def loss_figure(history: dict[str, list[float]], title: str,
+                warning: str | None = None) -> Any:
+    """Training and validation loss per epoch on a log scale (the first epochs' loss
+    would flatten the rest), the kept epoch marked (lowest validation loss: early
+    stopping restores its weights)."""
     figure, axis = _figure(6, 3.5)
     for key, label in (("loss", "train"), ("val_loss", "validation")):
         if key in history:
             axis.plot(np.arange(1, len(history[key]) + 1), history[key], label=label)
-    axis.set(xlabel="epoch", ylabel="MSE", title=title)
-    axis.grid(alpha=0.3)
+    losses = [v for key in ("loss", "val_loss") for v in history.get(key, [])]
+    if losses and min(losses) > 0:
+        axis.set_yscale("log")
+    if history.get("val_loss"):
+        kept = int(np.argmin(history["val_loss"])) + 1
+        axis.axvline(kept, color="black", linestyle="--", linewidth=1,
+                     label=f"kept: epoch {kept} (lowest validation loss)")
+    axis.set(xlabel="epoch", ylabel="MSE (log scale)", title=title)
+    axis.grid(alpha=0.3, which="both")
     axis.legend()
+    mark_demo(figure, warning)
     return figure
 
 
-def tracks_figure(curves: Sequence[EmotionCurve], target: str) -> Any:
+def tracks_figure(curves: Sequence[EmotionCurve], target: str,
+                  warning: str | None = None) -> Any:
     """One target's curve for every song."""
     figure, axis = _figure(8, 3.8)
     for curve in curves:
@@ -61,10 +81,11 @@ def tracks_figure(curves: Sequence[EmotionCurve], target: str) -> Any:
     axis.set(xlabel="time (s)", ylabel=target, ylim=(-1, 1), title=f"Predicted {target} (2 Hz)")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    mark_demo(figure, warning)
     return figure
 
 
-def plane_figure(curves: Sequence[EmotionCurve]) -> Any:
+def plane_figure(curves: Sequence[EmotionCurve], warning: str | None = None) -> Any:
     """Trajectories in the valence-arousal plane (dot: start, star: mean)."""
     figure, axis = _figure(6.4, 6)
     axis.axhline(0, color="grey", linewidth=0.8)
@@ -83,4 +104,5 @@ def plane_figure(curves: Sequence[EmotionCurve]) -> Any:
     axis.set(xlim=(-1, 1), ylim=(-1, 1), xlabel="valence", ylabel="arousal",
              title="Valence-arousal trajectories (dot: start, star: mean)")
     axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    mark_demo(figure, warning)
     return figure

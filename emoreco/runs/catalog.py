@@ -316,8 +316,8 @@ def write_outputs(curves: Sequence[EmotionCurve], paths: dict[str, Path],
         from emoreco.outputs.plots import plane_figure, png_bytes, tracks_figure, write_png
 
         for target in TARGETS:
-            write_png(png_bytes(tracks_figure(curves, target)), paths[target])
-        write_png(png_bytes(plane_figure(curves)), paths["plane"])
+            write_png(png_bytes(tracks_figure(curves, target, warning)), paths[target])
+        write_png(png_bytes(plane_figure(curves, warning)), paths["plane"])
     if "html" in paths:
         from emoreco.outputs.page import write_html_report
 

@@ -13,7 +13,8 @@ import numpy as np
 from emoreco.core.config import FeatureParams, TrainParams
 from emoreco.core.extras import require_training
 from emoreco.data.extraction import prepare_corpus
-from emoreco.data.provenance import corpus_provenance, describe, training_provenance
+from emoreco.data.provenance import (corpus_provenance, demo_warning, describe,
+                                     training_provenance)
 from emoreco.core.errors import ConfigError
 from emoreco.data.overlap import shared_files
 from emoreco.data.sources import (CorpusSource, LoadedCorpus, corpus_labels, corpus_sources,
@@ -126,6 +127,7 @@ def train(target: str, deam_dir: str | Path | None = None, *,
     if plots_dir is not None:
         from emoreco.outputs.plots import loss_figure, png_bytes, write_png
 
-        write_png(png_bytes(loss_figure(outcome.meta.history, f"{target} model loss (MSE)")),
-                  Path(plots_dir) / f"loss_{name}.png")
+        warning = demo_warning([outcome.meta.data])
+        write_png(png_bytes(loss_figure(outcome.meta.history, f"{target} model loss (MSE)",
+                                        warning)), Path(plots_dir) / f"loss_{name}.png")
     return outcome
