@@ -103,15 +103,15 @@ def test_the_meta_file_is_covered_by_the_digest_list(trained_models, tmp_path):
     models = _models(trained_models, tmp_path)
     lines = (models / "valence.sha256").read_text().splitlines()
     assert sorted(line.split("  ")[1] for line in lines) == [
-        "valence.json", "valence.meta.json", "valence.metrics.json", "valence.onnx",
-        "valence.weights.h5"]
+        "valence.card.md", "valence.json", "valence.meta.json", "valence.metrics.json",
+        "valence.onnx", "valence.weights.h5"]
     meta = models / "valence.meta.json"
     meta.write_text(meta.read_text().replace('"n_songs": ', '"n_songs":  '))  # one byte more
     with pytest.raises(ModelError, match="valence.meta.json: does not match valence.sha256"):
         read_model_metas(models)
     result = subprocess.run(["sha256sum", "-c", "arousal.sha256"], cwd=models,
                             capture_output=True, text=True)
-    assert result.returncode == 0 and result.stdout.count(": OK") == 5  # a standard list
+    assert result.returncode == 0 and result.stdout.count(": OK") == 6  # a standard list
 
 
 # ------------------------------------------------------------------ 5 and 16: names
