@@ -1,6 +1,7 @@
 """The interactive report, rendered in headless Chromium with every network request
 refused: the charts draw and no request leaves the machine."""
 
+import re
 import shutil
 import subprocess
 import threading
@@ -78,6 +79,9 @@ def test_the_page_draws_offline_and_asks_the_network_nothing(trained_models, tin
     assert dom.count('class="main-svg"') >= 8  # plane, bars, timeline, trajectory (2 layers)
     assert dom.count("<tr data-index=") == 4  # one table row per song
     assert 'id="demo-warning"' in dom
+    titles = re.findall(r'class="[xy]title"[^>]*>([^<]+)<', dom)  # axis titles as drawn
+    for title in ("valence", "arousal", "time (s)", "value", "mean ± std"):
+        assert title in titles
     assert from_the_page(requests) == []  # nothing the page asked for left the machine
     player = dom.split('id="player"')[1].split(">")[0]
     assert 'src="../../' in player or "test_songs" in player  # linked by relative path

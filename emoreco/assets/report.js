@@ -56,9 +56,9 @@
       y: rows.map(i => songs[i][key + "_mean"]),
       error_y: {type: "data", array: rows.map(i => songs[i][key + "_std"]), visible: true}});
     Plotly.react("bars", targets.map(t => trace(t.name)), {
-      barmode: "group", margin: {t: 30, b: 120}, yaxis: {range: [-1, 1], title: "mean ± std"},
+      barmode: "group", margin: {t: 30, b: 120}, yaxis: {range: [-1, 1], title: {text: "mean ± std"}},
       title: {text: `Song means (first ${names.length} rows of the table)`, font: {size: 14}}},
-      {displaylogo: false, responsive: true});
+      {displaylogo: false, responsive: true, displayModeBar: "hover"});
   }
 
   function drawPlane() {
@@ -69,11 +69,12 @@
       x: songs.map(s => s.valence_mean), y: songs.map(s => s.arousal_mean),
       text: songs.map(s => s.name), hovertemplate: "%{text}<br>valence %{x:.3f}<br>arousal %{y:.3f}<extra></extra>",
       marker: {size: 9, color: "#444", opacity: 0.75}}], {
-      xaxis: {range: [-1, 1], title: "valence", zeroline: true},
-      yaxis: {range: [-1, 1], title: "arousal", zeroline: true},
-      margin: {t: 30}, title: {text: "Song means (click a song)", font: {size: 14}},
+      xaxis: {range: [-1.05, 1.05], title: {text: "valence"}, zeroline: true},
+      yaxis: {range: [-1.05, 1.05], title: {text: "arousal"}, zeroline: true},
+      margin: {t: 40}, title: {text: "Song means (click a song)", font: {size: 14}, x: 0.02,
+        xanchor: "left"},  // left of the toolbar
       annotations: quadrantLabels.map(([x, y, text]) => ({x, y, text, showarrow: false,
-        font: {color: "#888", size: 12}}))}, {displaylogo: false, responsive: true});
+        font: {color: "#888", size: 12}}))}, {displaylogo: false, responsive: true, displayModeBar: "hover"});
     document.getElementById("plane").on("plotly_click", e => select(e.points[0].pointIndex));
   }
 
@@ -113,17 +114,18 @@
     const player = document.getElementById("player");
     if (s.audio) { player.src = s.audio; player.hidden = false; } else { player.hidden = true; }
     Plotly.react("timeline", lines, {
-      xaxis: {title: "time (s)"}, yaxis: {range: [-1, 1]}, margin: {t: 20},
+      xaxis: {title: {text: "time (s)"}}, yaxis: {range: [-1, 1], title: {text: "value"}}, margin: {t: 20},
       shapes: [{type: "line", x0: t[0], x1: t[0], y0: -1, y1: 1, line: {color: "#333", dash: "dot"}}]},
-      {displaylogo: false, responsive: true});
+      {displaylogo: false, responsive: true, displayModeBar: "hover"});
     const both = t.map((_, k) => a[k] !== null && v[k] !== null);
     Plotly.react("trajectory", [
       {x: v.filter((_, k) => both[k]), y: a.filter((_, k) => both[k]),
        text: t.filter((_, k) => both[k]).map(x => x.toFixed(1) + " s"), mode: "lines+markers",
        marker: {size: 4}, line: {color: "#777"}, hovertemplate: "%{text}<br>valence %{x:.3f}<br>arousal %{y:.3f}<extra></extra>"},
       {x: [null], y: [null], mode: "markers", marker: {size: 16, color: "#e377c2"}, hoverinfo: "skip"}], {
-      xaxis: {range: [-1, 1], title: "valence"}, yaxis: {range: [-1, 1], title: "arousal"},
-      showlegend: false, margin: {t: 20}}, {displaylogo: false, responsive: true});
+      xaxis: {range: [-1.05, 1.05], title: {text: "valence"}},
+      yaxis: {range: [-1.05, 1.05], title: {text: "arousal"}},
+      showlegend: false, margin: {t: 20}}, {displaylogo: false, responsive: true, displayModeBar: "hover"});
     drawTable();
     document.body.dataset.ready = "1";
   }
