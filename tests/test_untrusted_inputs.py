@@ -124,7 +124,7 @@ def test_a_name_that_is_not_utf8_is_predicted_beside_the_others(trained_models, 
     bad = os.fsdecode(b"bad\xff\xfe.wav")
     shutil.copy(tiny_deam / "test_songs" / SONG, songs / bad)
     result = _main(str(songs), "--models-dir", str(trained_models / "models"), "--out-dir",
-                   str(tmp_path / "out"), "--quiet", "--json", "--table", "csv")
+                   str(tmp_path / "out"), "--json", "--table", "csv")  # a line per song
     assert result.returncode == 0, result.stderr
     assert b"Traceback" not in result.stderr
     assert b"bad\\xff\\xfe.wav   " in result.stderr  # the terminal shows escapes
@@ -141,7 +141,7 @@ def test_control_characters_in_names_never_reach_the_terminal(trained_models, ti
     name = "\x1b]0;owned\x07\x1b[2Jfake\nrow.wav"  # retitles, clears, splits the table row
     shutil.copy(tiny_deam / "test_songs" / SONG, songs / name)
     result = _main(str(songs), "--models-dir", str(trained_models / "models"), "--out-dir",
-                   str(tmp_path / "out"), "--quiet", text=True)
+                   str(tmp_path / "out"), text=True)  # not --quiet: a line per song
     assert result.returncode == 0, result.stderr
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
     assert "\\x1b]0;owned\\x07\\x1b[2Jfake\\nrow.wav" in result.stderr
@@ -437,3 +437,11 @@ def test_odd_names_and_threads_do_not_mix_up_songs(trained_models, tiny_deam, tm
               newline="") as handle:
         counts = collections.Counter(row["song"] for row in csv.DictReader(handle))
     assert sorted(counts) == sorted(names) and len(set(counts.values())) == 1
+
+
+def test_quiet_prints_no_line_per_song(trained_models, tiny_deam, tmp_path):
+    result = _main(str(tiny_deam / "test_songs"), "--models-dir", str(trained_models / "models"),
+                   "--out-dir", str(tmp_path / "out"), "--quiet", text=True)
+    assert result.returncode == 0, result.stderr
+    assert "demo_song_1" not in result.stderr and "arousal +" not in result.stderr
+    assert "wrote " in result.stderr  # what was written is still said

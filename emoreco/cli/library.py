@@ -50,8 +50,9 @@ def tag_main(args: argparse.Namespace) -> int:
 
     options = TagOptions(models_dir=models_dir(args), model_names=model_names(args),
                          mood=args.mood, force=args.force, dry_run=args.dry_run,
-                         keep_mtime=not args.touch, allow_demo=args.allow_demo, glob=args.glob, jobs=args.jobs,
-                         scheduler=args.scheduler, progress=not args.quiet)
+                         keep_mtime=not args.touch, allow_demo=args.allow_demo,
+                         glob=args.glob, jobs=args.jobs, scheduler=args.scheduler,
+                         progress=not args.quiet)
     result = tag_files(args.inputs, options, lambda line: say(f"failed: {line}"))
     verb = "would change" if args.dry_run else "tagged"
     for change in result.changed:
