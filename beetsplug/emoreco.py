@@ -77,8 +77,13 @@ class EmorecoPlugin(BeetsPlugin):
                      opts.force or self.config["force"].get(bool))
 
     def imported(self, session: Any, task: Any) -> None:
-        self.analyse(list(task.imported_items()), ui.should_write(),
-                     self.config["force"].get(bool))
+        """Analyse the items an import adds (``auto: yes``); a problem with the models is
+        a warning, so the import itself goes on."""
+        try:
+            self.analyse(list(task.imported_items()), ui.should_write(),
+                         self.config["force"].get(bool))
+        except ui.UserError as exc:
+            self._log.warning("{}; the imported items are not analysed", exc)
 
     def analyse(self, items: list[Any], write: bool, force: bool) -> None:
         """Analyse ``items`` (on emoreco's engine for the work), store and maybe write."""

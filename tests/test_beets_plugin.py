@@ -95,3 +95,12 @@ def test_auto_analyses_on_import_and_bad_models_are_one_line(trained_models, tmp
     refused = beet(config_dir, "emoreco", "-f")
     assert refused.returncode != 0 and "Traceback" not in refused.stderr
     assert "emoreco: " in refused.stderr
+    from test_tags import _write
+
+    more = tmp_path / "more"
+    more.mkdir()
+    _write(more / "four.flac", 5)
+    imported = beet(config_dir, "import", "-q", "-s", str(more))  # the import goes on
+    assert imported.returncode == 0, imported.stderr
+    assert "the imported items are not analysed" in imported.stderr + imported.stdout
+    assert "four.flac" in beet(config_dir, "ls", "-p").stdout
