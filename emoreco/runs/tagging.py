@@ -191,6 +191,11 @@ def _tag_one(path: Path, curve: EmotionCurve | str, models: str, options: TagOpt
         result.failures[path] = str(exc)
         report(str(exc))
         return
+    except Exception as exc:  # noqa: BLE001 - one file's surprise must not stop the others
+        why = f"{path}: internal error {type(exc).__name__}: {exc}; file left as it was"
+        result.failures[path] = why
+        report(why)
+        return
     (result.changed if change.changes else result.unchanged).append(
         change if change.changes else path)
 
