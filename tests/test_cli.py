@@ -299,3 +299,11 @@ def test_training_refuses_to_replace_a_model_without_overwrite(trained_models, t
     assert exit_info.value.code == 2
     assert "model 'arousal' exists" in capsys.readouterr().err
     assert (models / "arousal.weights.h5").read_bytes() == before
+
+
+def test_main_with_no_songs_in_a_fresh_folder_leads_to_make_demo(tmp_path):
+    result = subprocess.run([sys.executable, str(ROOT / "MAIN.py")], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "no demo songs in data/test_songs" in result.stderr
+    assert "run `make demo` first" in result.stderr

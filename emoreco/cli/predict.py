@@ -68,6 +68,13 @@ def validate_options(args: argparse.Namespace) -> None:
     """Build the run's :class:`CatalogOptions` (which check themselves: ``--end`` after
     ``--start``, ...) into ``args.options``, so that a conflict is refused by the parser.
     No inputs: the demo songs, or advice when there are none (a fresh clone)."""
+    args.options = CatalogOptions(
+        out_dir=args.out_dir, models_dir=models_dir(args),
+        model_names=model_names(args),
+        start_s=args.start, end_s=args.end, recursive=args.recursive, glob=args.glob,
+        jobs=args.jobs, scheduler=args.scheduler, table=args.table, plots=args.plots,
+        report=args.report, json=args.json, embed_audio=args.embed_audio,
+        overwrite=args.overwrite, part_songs=args.part_songs, progress=not args.quiet)
     if not args.inputs:
         demo_songs = DEFAULT_DATA / "test_songs"
         if not any(demo_songs.glob("demo_song_*")):
@@ -76,13 +83,6 @@ def validate_options(args: argparse.Namespace) -> None:
                               "`make demo` first (it writes the demo songs and trains "
                               "models)")
         args.inputs = [demo_songs]
-    args.options = CatalogOptions(
-        out_dir=args.out_dir, models_dir=models_dir(args),
-        model_names=model_names(args),
-        start_s=args.start, end_s=args.end, recursive=args.recursive, glob=args.glob,
-        jobs=args.jobs, scheduler=args.scheduler, table=args.table, plots=args.plots,
-        report=args.report, json=args.json, embed_audio=args.embed_audio,
-        overwrite=args.overwrite, part_songs=args.part_songs, progress=not args.quiet)
 
 
 def predict_main(args: argparse.Namespace) -> int:
