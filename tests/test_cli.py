@@ -1,3 +1,4 @@
+import html
 import json
 import shutil
 import subprocess
@@ -151,6 +152,10 @@ def test_html_report_is_self_contained(trained_models, tiny_deam, tmp_path):
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", markup)
     assert "<link" not in page and "<script src" not in page
     assert page.count("<script>") == 2  # plotly.js and the page's own script
+    cards = page.split('<details id="model-cards">')[1].split("</details>")[0]
+    for target in ("arousal", "valence"):  # each model's card, as text
+        card = (trained_models / "models" / f"{target}.card.md").read_text(encoding="utf-8")
+        assert f"<pre>{html.escape(card)}</pre>" in cards
     data = json.loads(page.split('<script type="application/json" id="emoreco-data">')[1]
                       .split("</script>")[0])
     assert [s["name"] for s in data["songs"]] == ["demo_song_1.mp3", "demo_song_2.wav",

@@ -119,6 +119,18 @@ def check_sizes(files: ModelFiles) -> None:
                              f"{MAX_FILE_BYTES[suffix]:,} a model file may have")
 
 
+def read_card(models_dir: str | Path, name: str) -> str | None:
+    """Model ``name``'s card (Markdown), None when it has none (saved before cards, or
+    too large to be one)."""
+    path = ModelFiles.at(models_dir, name).card
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES[".card.md"]:
+            return None
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+
+
 def check_free(models_dir: str | Path, name: str, overwrite: bool) -> None:
     """Refuse to replace an existing model ``name`` unless ``overwrite``.
 

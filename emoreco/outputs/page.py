@@ -109,7 +109,8 @@ def write_html_report(curves: Sequence[EmotionCurve], path: str | Path,
                       failures: dict[str, str], warning: str | None = None,
                       audio: dict[str, str] | None = None,
                       embedded_values: int = EMBEDDED_VALUES,
-                      describes: dict[str, str] | None = None) -> list[Path]:
+                      describes: dict[str, str] | None = None,
+                      cards: dict[str, str] | None = None) -> list[Path]:
     """One self-contained, offline HTML page drawn by plotly.js (inlined).
 
     The page holds the run's data once, as compact JSON; the browser draws the summary
@@ -120,7 +121,8 @@ def write_html_report(curves: Sequence[EmotionCurve], path: str | Path,
 
     Beyond ``embedded_values`` curve values the curves go to shard files in
     ``emotion_report_data/`` beside the page, loaded by the browser when a song of theirs
-    is selected (``<script>`` tags, which work from ``file://`` too).
+    is selected (``<script>`` tags, which work from ``file://`` too). ``cards``: target ->
+    its model's card (Markdown, shown as text under "Model cards").
 
     Returns
     -------
@@ -144,6 +146,7 @@ def write_html_report(curves: Sequence[EmotionCurve], path: str | Path,
                      for name, message in failures.items())
     options = "".join(f'<option value="{html.escape(q)}">{html.escape(q)}</option>'
                       for q in QUADRANTS.values())
+    model_cards = "".join(f"<pre>{html.escape(card)}</pre>" for card in (cards or {}).values())
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>emoreco: predicted emotion curves</title>
@@ -157,6 +160,7 @@ table {{ border-collapse: collapse; width: 100%; font-size: 13px; }}
 td, th {{ border-bottom: 1px solid #eee; padding: 3px 8px; text-align: left; }}
 th {{ background: #f0f0f0; cursor: pointer; position: sticky; top: 0; }}
 tr:hover {{ background: #f7f7ff; cursor: pointer; }} tr.selected {{ background: #e0e8ff; }}
+#model-cards pre {{ white-space: pre-wrap; background: #f8f8f8; padding: 0.6em; }}
 </style>
 <script>{plotly_js()}</script>
 </head><body>
@@ -165,6 +169,9 @@ tr:hover {{ background: #f7f7ff; cursor: pointer; }} tr.selected {{ background: 
 <p>{len(curves)} song(s); values in [-1, 1] every {record["step"]:g} s (DEAM's scale).
 {html.escape(" ".join(f"{t.capitalize()} at time t describes {d}." for t, d in
                       (describes or {}).items()))}</p>
+{'<details id="model-cards"><summary>Model cards: how the models were trained and how '
+ 'well they did on their test songs</summary>' + model_cards + '</details>'
+ if model_cards else ''}
 {'<h2 class="failed">Failed</h2><ul class="failed">' + failed + '</ul>' if failed else ''}
 <div class="row">
  <div class="tablebox">

@@ -26,6 +26,7 @@ from emoreco.core.errors import ConfigError, EmorecoError
 from emoreco.core.extras import require
 from emoreco.data.provenance import demo_warning, describe
 from emoreco.model.curves import EmotionCurve
+from emoreco.model.files import read_card
 from emoreco.model.meta import ModelMeta
 from emoreco.model.predictor import Predictor, read_model_metas
 from emoreco.model.targets import TARGETS
@@ -306,7 +307,8 @@ def _describes(predictor: Predictor) -> dict[str, str]:
 def write_outputs(curves: Sequence[EmotionCurve], paths: dict[str, Path],
                   failures: dict[str, str], warning: str | None = None,
                   audio: dict[str, str] | None = None,
-                  describes: dict[str, str] | None = None) -> None:
+                  describes: dict[str, str] | None = None,
+                  cards: dict[str, str] | None = None) -> None:
     """Tables, then the PNG pictures and the HTML page where ``paths`` asks for them.
 
     matplotlib is imported only when PNG pictures are drawn.
@@ -321,7 +323,8 @@ def write_outputs(curves: Sequence[EmotionCurve], paths: dict[str, Path],
     if "html" in paths:
         from emoreco.outputs.page import write_html_report
 
-        write_html_report(curves, paths["html"], failures, warning, audio, describes=describes)
+        write_html_report(curves, paths["html"], failures, warning, audio, describes=describes,
+                          cards=cards)
 
 
 class CatalogRun:
@@ -426,8 +429,10 @@ class CatalogRun:
                                     if job.path not in failures], names, options.out_dir,
                                    options.embed_audio, predictor.params.sample_rate)
                      if "html" in self.roles else {})
+            cards = {target: card for target, meta in predictor.metas.items()
+                     if (card := read_card(options.models_dir, meta.name)) is not None}
             write_outputs(curves, {role: outputs.path(p.name) for role, p in self.roles.items()},
-                          failures, self.warning, audio, _describes(predictor))
+                          failures, self.warning, audio, _describes(predictor), cards)
             shown = [c.summary() for c in curves] if len(curves) <= AUTO_PLOT_SONGS else []
             models = {target: {"name": meta.name, "trained_on": self.trained_on[target],
                                "data": meta.data} for target, meta in predictor.metas.items()}
