@@ -35,6 +35,12 @@ def _number(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
+def _network(meta: ModelMeta) -> str:
+    """The network's name from its Keras summary (``Model: "arousal_cnn"``)."""
+    first = meta.summary.splitlines()[0] if meta.summary else ""
+    return first.removeprefix("Model: ").strip('"') or meta.target
+
+
 def metric_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(label, value) of the headline metrics present in ``metrics`` (k-fold: mean ± std)."""
     rows = []
@@ -61,7 +67,7 @@ def model_card(meta: ModelMeta, data: str) -> str:
               f"- Protocol: {PROTOCOLS.get(protocol, protocol)}",
               f"- Test songs: {metrics.get('n_test_songs', 'n/a')}; test windows: "
               f"{metrics.get('n_test_windows', 'n/a')}",
-              f"- Model: {meta.summary.splitlines()[0] if meta.summary else meta.target} "
+              f"- Model: {_network(meta)} "
               f"on {meta.feature_params.sample_rate} Hz audio, a value every "
               f"{meta.feature_params.hop_s:g} s",
               f"- Epochs run: {metrics.get('epochs_run', 'n/a')}", "",
@@ -84,8 +90,8 @@ def model_card(meta: ModelMeta, data: str) -> str:
               "country, ...), 2 values a second; song means for sorting and playlists.",
               "- Not for: judging people, clinical use, music far from the training data "
               "(speech, field recordings), or decisions about a single listener.",
-              "- Known limits: DEAM's annotations are noisy (raters disagree by about 0.1-0.3 "
-              "on this scale); the first seconds of valence have no value (the LSTM's "
+              "- Known limits: DEAM's annotations are noisy (the raters of one song often "
+              "disagree); the first seconds of valence have no value (the LSTM's "
               "context); a model is only as good as its test RMSE against the baseline "
               "above says.", ""]
     return "\n".join(lines)
