@@ -158,7 +158,7 @@ def test_every_format_is_tagged_readable_by_mutagen_and_mediafile_and_unharmed(
 
 def test_a_second_run_skips_without_decoding_and_force_redoes(trained_models, library,
                                                               monkeypatch):
-    from emoreco.runs import tagging
+    from emoreco.runs import catalog, tagging
 
     tagging.tag_files([library], _options(trained_models), report=pytest.fail)
 
@@ -166,7 +166,7 @@ def test_a_second_run_skips_without_decoding_and_force_redoes(trained_models, li
         raise AssertionError("a tagged file was decoded again")
 
     with monkeypatch.context() as patch:
-        patch.setattr(tagging, "predict_song", no_decoding)
+        patch.setattr(catalog, "predict_song", no_decoding)  # what every engine runs
         again = tagging.tag_files([library], _options(trained_models), report=pytest.fail)
     assert len(again.skipped) == len(FORMATS) and not again.changed
     forced = tagging.tag_files([library], _options(trained_models, force=True),

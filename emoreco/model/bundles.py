@@ -28,6 +28,7 @@ from emoreco.core.digest import sha256_of
 from emoreco.core.errors import ConfigError, ModelError
 from emoreco.core.jsonfile import UnreadableJSON, parse_json
 from emoreco.model.files import MAX_FILE_BYTES, MODEL_SUFFIXES, ModelFiles
+from emoreco.model.meta import ModelMeta
 from emoreco.model.predictor import read_model_meta
 
 BUNDLE_FORMAT = "emoreco-models"
@@ -46,8 +47,8 @@ class BundleError(ModelError):
     """A bundle that cannot be installed (one line; nothing installed)."""
 
 
-def models_in(folder: Path) -> dict[str, str]:
-    """Model name -> target of every model in ``folder`` (checked as prediction reads
+def models_in(folder: Path) -> dict[str, ModelMeta]:
+    """Model name -> metadata of every model in ``folder`` (checked as prediction reads
     them).
 
     Raises
@@ -64,8 +65,7 @@ def models_in(folder: Path) -> dict[str, str]:
             target = read_json(meta_path, MAX_FILE_BYTES[".meta.json"]).get("target")
         except (UnreadableJSON, AttributeError):
             raise ModelError(f"{meta_path}: not a model's metadata") from None
-        read_model_meta(folder, name, str(target))
-        found[name] = str(target)
+        found[name] = read_model_meta(folder, name, str(target))
     if not found:
         raise ModelError(f"{folder}: no trained model (no <name>.meta.json)")
     return found
@@ -92,7 +92,7 @@ def pack_models(models_dir: str | Path, out: str | Path,
         A model that does not read back (its digests, its parameters).
     """
     folder = Path(models_dir)
-    every = models_in(folder)
+    every = {name: meta.target for name, meta in models_in(folder).items()}
     chosen = every if not names else {name: every[name] for name in names if name in every}
     missing = sorted(set(names or ()) - set(every))
     if missing:
@@ -292,4 +292,4 @@ def verify_models(folder: str | Path) -> dict[str, str]:
             if sha256_of(folder / entry) != expected["sha256"]:
                 raise ModelError(f"{folder / entry}: changed since it was installed (its "
                                  "SHA-256 is not the manifest's)")
-    return models_in(folder)
+    return {name: meta.target for name, meta in models_in(folder).items()}

@@ -259,9 +259,9 @@ def write_tags(path: str | Path, values: Mapping[str, str], mood: str | None = N
         current_mood = _get(original, storage, MOOD_TAG)
         if mood is not None and (current_mood is None or replace_mood):
             wanted[MOOD_TAG] = mood
-        changes = {name: (_get(original, storage, name), value)
-                   for name, value in wanted.items()
-                   if _get(original, storage, name) != value}
+        current = {name: _get(original, storage, name) for name in wanted}
+        changes = {name: (current[name], value) for name, value in wanted.items()
+                   if current[name] != value}
         if not changes or dry_run:
             return TagChange(path, changes)
         status = path.stat()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -87,6 +87,15 @@ def predict_song(predictor: Predictor, job: SongJob) -> EmotionCurve | str:
         return f"{job.path}: internal error {type(exc).__name__}: {exc}"
 
 
+def song_outcomes(engine: Engine, setup: PredictorSetup, predictor: Predictor,
+                  jobs: Sequence[SongJob]) -> Iterator[tuple[SongJob, EmotionCurve | str]]:
+    """Each job with its curves, or the one-line reason it has none (also when the engine
+    lost it), as results arrive; ``predictor`` serves the in-process engines."""
+    for outcome in engine.map_unordered(setup, predict_song, jobs, state=predictor):
+        job = outcome.item
+        yield job, (outcome.value if outcome.error is None else f"{job.path}: {outcome.error}")
+
+
 def predict_into_parts(engine: Engine, setup: PredictorSetup,
                        predictor: Predictor, jobs: list[SongJob], writer: PartWriter,
                        progress: bool = True, done: int = 0) -> None:
@@ -100,10 +109,7 @@ def predict_into_parts(engine: Engine, setup: PredictorSetup,
     with tqdm(total=done + len(jobs), initial=done, desc="songs", unit="song",
               disable=not progress, smoothing=0.05) as bar:
         try:
-            for outcome in engine.map_unordered(setup, predict_song, jobs, state=predictor):
-                job, result = outcome.item, outcome.value
-                if outcome.error is not None:
-                    result = f"{job.path}: {outcome.error}"
+            for job, result in song_outcomes(engine, setup, predictor, jobs):
                 record = SongRecord(job.name, job.path, job.size, job.mtime_ns)
                 if isinstance(result, EmotionCurve):
                     writer.add(replace(record, summary=result.summary()), result)

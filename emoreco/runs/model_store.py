@@ -22,7 +22,6 @@ from emoreco.core.limits import ONNX_MAX_BYTES, WEIGHTS_MAX_BYTES
 from emoreco.data.provenance import describe
 from emoreco.model.bundles import (BundleError, install_bundle, models_in, pack_models,
                                    verify_models)
-from emoreco.model.files import read_meta
 
 DEFAULT_NAME = "default"
 PROJECT_MODELS = Path("models")
@@ -121,8 +120,8 @@ def installed_models(root: Path | None = None) -> list[InstalledModels]:
     folders = sorted(p for p in root.glob("*") if p.is_dir() and not p.name.startswith("."))
     for folder in folders:
         try:
-            targets = models_in(folder)
-            metas = {name: read_meta(folder, name)[1] for name in targets}
+            metas = models_in(folder)
+            targets = {name: meta.target for name, meta in metas.items()}
             scores = "; ".join(_score(name, meta.metrics) for name, meta in metas.items())
             first = next(iter(metas.values()))
             found.append(InstalledModels(folder.name, folder, targets, describe(first.data),

@@ -25,7 +25,7 @@ from emoreco.model.meta import ModelMeta
 from emoreco.model.predictor import Predictor
 from emoreco.outputs.tags import (MODELS_TAG, MOOD_WORDS, TagChange, TagError, read_tags,
                                   remove_stale_copies, tag_names, tag_values, write_tags)
-from emoreco.runs.catalog import PredictorSetup, estimated_work_s, predict_song, song_jobs
+from emoreco.runs.catalog import PredictorSetup, estimated_work_s, song_jobs, song_outcomes
 from emoreco.runs.inputs import find_audio_files, unique_song_names
 
 log = logging.getLogger(__name__)
@@ -125,11 +125,9 @@ def analyse_files(files: Sequence[Path], predictor: Predictor, models_dir: str |
     work_s = estimated_work_s(song_list)
     with open_engine(scheduler, jobs, len(song_list), work_s) as engine, \
             tqdm(total=len(song_list), desc="songs", unit="song", disable=not progress) as bar:
-        for outcome in engine.map_unordered(setup, predict_song, song_list, state=predictor):
-            path = by_job[outcome.item.path]
+        for job, curve in song_outcomes(engine, setup, predictor, song_list):
             bar.update()
-            yield path, (outcome.value if outcome.error is None
-                         else f"{path}: {outcome.error}")
+            yield by_job[job.path], curve
 
 
 def tag_files(inputs: Sequence[str | Path], options: TagOptions,
