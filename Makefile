@@ -13,7 +13,7 @@ DEMO   := data/demo_deam
 DEAM   ?= data/DEAM
 README_FILES := readme_files
 
-.PHONY: demo test bench deam corpora install clean-demo
+.PHONY: demo test docs bench deam corpora install clean-demo
 
 # The core install and the catalog extra (prediction, Dask workers), then everything.
 $(CORE): requirements.txt requirements-catalog.txt pyproject.toml
@@ -22,7 +22,7 @@ $(CORE): requirements.txt requirements-catalog.txt pyproject.toml
 	$(PIP) --no-deps -e .
 	touch $(CORE)
 
-$(STAMP): $(CORE) requirements-training.txt requirements-live.txt requirements-library.txt requirements-dev.txt
+$(STAMP): $(CORE) requirements-training.txt requirements-live.txt requirements-library.txt requirements-docs.txt requirements-dev.txt
 	$(PIP) -r requirements-dev.txt
 	touch $(STAMP)
 
@@ -73,6 +73,11 @@ corpora: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
+# The documentation site, offline, into site/ (strict: a broken link or reference fails;
+# make test builds it too, in tests/test_docs.py, with every example run).
+docs: $(STAMP)
+	$(PY) -m mkdocs build --strict
+
 bench: $(STAMP)
 	$(PY) benchmarks/bench_vs_vibenet.py
 	$(PY) benchmarks/bench_decode.py
@@ -81,6 +86,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_live_server.py
 	$(PY) benchmarks/bench_playlist_flow.py
 	$(PY) benchmarks/bench_tag.py
+	$(PY) benchmarks/bench_band.py
 	$(PY) benchmarks/bench_features.py
 	$(PY) benchmarks/bench_training.py
 	$(PY) benchmarks/bench_predict.py

@@ -14,6 +14,7 @@ from emoreco.model.files import read_meta
 
 COLUMNS = (("rmse", "test RMSE"), ("baseline_rmse", "baseline RMSE"),
            ("pearson_per_song_mean", "per-song Pearson"), ("ccc", "CCC"), ("bias", "bias"),
+           ("band_coverage", "band coverage"), ("band_width", "band width"),
            ("n_test_songs", "test songs"), ("epochs_run", "epochs"))
 
 

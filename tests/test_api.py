@@ -42,12 +42,19 @@ def test_files_and_arrays_give_the_curves_of_main(trained_models, tiny_deam, tmp
                                     models.params.sample_rate)
     np.testing.assert_allclose(stereo.values["arousal"], curve.values["arousal"], atol=1e-6)
     frame = curve.to_frame()
-    assert list(frame.columns) == ["song", "time_s", *emoreco.TARGETS]
+    assert list(frame.columns) == ["song", "time_s", *emoreco.TARGETS, "arousal_low",
+                                   "arousal_high", "valence_low", "valence_high"]
     assert len(frame) == len(curve.times_s)
+    for target in emoreco.TARGETS:  # every value inside its band, NaN where it is NaN
+        values, low, high = (frame[target], frame[f"{target}_low"], frame[f"{target}_high"])
+        assert (values.isna() == low.isna()).all() and (values.isna() == high.isna()).all()
+        assert ((low <= values) & (values <= high) | values.isna()).all()
+        assert ((high - low)[values.notna()] > 0).all()
     assert main_predict([str(song), "--models-dir", str(trained_models / "models"),
                          "--out-dir", str(tmp_path / "main"), "--quiet"]) == 0
     table = pd.read_csv(tmp_path / "main" / "TestSongPredicted.csv")
     np.testing.assert_allclose(table.arousal, frame.arousal, atol=5e-5, equal_nan=True)
+    np.testing.assert_allclose(table.valence_high, frame.valence_high, atol=5e-5, equal_nan=True)
     [again] = emoreco.predict([song.parent], trained_models / "models", glob="*1.mp3")
     np.testing.assert_array_equal(again.values["valence"], curve.values["valence"])
 

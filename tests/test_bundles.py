@@ -193,8 +193,14 @@ def test_training_writes_a_card_whose_figures_are_the_metrics(trained_models):
         assert card.startswith(f"# Model card: {target} ({target})")
         for key, label in (("rmse", "RMSE (all test windows)"),
                            ("baseline_rmse", "RMSE of the mean baseline"),
-                           ("ccc", "concordance (CCC)")):
+                           ("ccc", "concordance (CCC)"),
+                           ("band_coverage", "band coverage (share of true values inside)"),
+                           ("band_width", "band width (mean)"),
+                           ("rater_std", "raters' standard deviation (mean)")):
             assert f"| {label} | {metrics[key]:.4f} |" in card
+        assert f"held {metrics['band_coverage']:.1%} of the true values" in card
+        for genre, values in metrics["per_genre"].items():  # the demo corpus names genres
+            assert f"| {genre} | {values['n_test_songs']} | {values['rmse']:.4f} |" in card
         assert "synthetic demo corpus" in card  # the tests' corpus is generated
         assert f"Test songs: {metrics['n_test_songs']}" in card
     assert (models / "arousal.card.md").name in (models / "arousal.sha256").read_text()

@@ -79,7 +79,8 @@ def test_predictions_for_mixed_formats_and_rates(trained_models, tiny_deam, tmp_
     out = tmp_path / "out"
     assert _predict(trained_models / "models", [tiny_deam / "test_songs"], out, "--json") == 0
     table = pd.read_csv(out / "TestSongPredicted.csv")
-    assert list(table.columns) == ["song", "time_s", "arousal", "valence"]
+    assert list(table.columns) == ["song", "time_s", "arousal", "valence", "arousal_low",
+                                   "arousal_high", "valence_low", "valence_high"]
     assert sorted(table.song.unique()) == ["demo_song_1.mp3", "demo_song_2.wav",
                                            "demo_song_3.flac", "demo_song_4.ogg"]
     for _, song in table.groupby("song"):
@@ -95,7 +96,27 @@ def test_predictions_for_mixed_formats_and_rates(trained_models, tiny_deam, tmp_
     summary = pd.read_csv(out / "TestSongSummary.csv")
     assert set(summary.quadrant) <= {"happy / excited", "angry / tense", "sad / depressed",
                                      "calm / relaxed"}
-    assert len(json.loads((out / "TestSongPredicted.json").read_text())) == 4
+    records = json.loads((out / "TestSongPredicted.json").read_text())
+    assert len(records) == 4
+    for target in ("arousal", "valence"):  # the band reaches every table and the page
+        values, low, high = (table[target], table[f"{target}_low"], table[f"{target}_high"])
+        assert (values.isna() == low.isna()).all() and (values.isna() == high.isna()).all()
+        assert ((low <= values) & (values <= high) & (low < high) | values.isna()).all()
+        half = ((high - low) / 2).groupby(table.song).mean()
+        np.testing.assert_allclose(summary.set_index("song")[f"{target}_band"], half,
+                                   atol=2e-4)  # means of 4-decimal values
+        for record in records:
+            rows = table[table.song == record["song"]]
+            assert record[f"{target}_low"] == [None if v != v else v
+                                               for v in rows[f"{target}_low"]]
+    page = (out / "emotion_report.html").read_text()
+    data = json.loads(page.split('id="emoreco-data">', 1)[1].split("</script>", 1)[0])
+    assert data["columns"] == ["arousal", "arousal_low", "arousal_high", "valence",
+                               "valence_low", "valence_high"]
+    assert [t["band"] for t in data["targets"]] == [0.8, 0.8]
+    first = table[table.song == data["songs"][0]["name"]]
+    drawn = np.array([np.nan if v is None else v for v in data["songs"][0]["valence_high"]])
+    np.testing.assert_allclose(drawn, first.valence_high * 1000, atol=1)  # in thousandths
     for name in ("Arousal_tracks.png", "Valence_tracks.png", "Valence_arousal_plane.png"):
         assert (out / name).read_bytes()[:4] == b"\x89PNG"
 

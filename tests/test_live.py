@@ -108,7 +108,9 @@ def test_each_value_comes_as_soon_as_its_audio_has_arrived(trained_models, tiny_
         frames = stream.push(mixer.push(audio[start:start + piece]), live.frames_wanted())
         computing += bool(frames[0].shape[1] or frames[1].shape[1])
         for time_s, values in live.add(*frames):
-            for target in values:
+            assert all(f"{t}_low" in values and f"{t}_high" in values for t in ends
+                       if t in values)  # a value comes with its band
+            for target in ends.keys() & values.keys():
                 lags[target].append(heard_s - (time_s + ends[target]))
     for target, lag in lags.items():
         assert len(lag) > 40, target
@@ -118,12 +120,15 @@ def test_each_value_comes_as_soon_as_its_audio_has_arrived(trained_models, tiny_
     assert computing <= 4.5 * len(audio) / rate, computing
 
 
+COLUMNS = ("arousal", "valence", "arousal_low", "arousal_high", "valence_low", "valence_high")
+
+
 def _lines(text: str) -> pd.DataFrame:
     """The last line of each time (a time comes once per target that reaches it)."""
     last = {}
     for line in text.splitlines():
         record = json.loads(line)
-        assert set(record) == {"t", "arousal", "valence"}
+        assert set(record) == {"t", *COLUMNS}
         last[record["t"]] = record
     return pd.DataFrame(sorted(last.values(), key=lambda r: r["t"]))
 
@@ -146,7 +151,7 @@ def offline(trained_models, tiny_deam, tmp_path_factory):
 
 def _assert_same(live: pd.DataFrame, rows: pd.DataFrame) -> None:
     assert live.t.tolist() == rows.time_s.tolist()
-    for target in ("arousal", "valence"):
+    for target in COLUMNS:  # the values and their bands
         np.testing.assert_array_equal(live[target].astype(float).to_numpy(),
                                       rows[target].to_numpy())
 

@@ -35,4 +35,24 @@ def test_every_picture_carries_the_demo_warning_when_the_models_are_demo_models(
                    loss_figure({"loss": [1.0, 0.5], "val_loss": [1.0, 0.6]}, "t", warning)):
         assert any("DEMO MODELS" in text for text in _texts(figure))
         assert png_bytes(figure)[:4] == b"\x89PNG"
-    assert not _texts(tracks_figure([curve], "arousal"))
+    assert not any("DEMO" in text for text in _texts(tracks_figure([curve], "arousal")))
+
+
+def test_tracks_draw_one_colour_per_target_a_panel_per_song_and_the_band():
+    times = np.arange(0, 10, 0.5)
+    values = {"arousal": np.sin(times) / 2, "valence": np.cos(times) / 2}
+    banded = EmotionCurve("a", times, values,
+                          {"arousal": (values["arousal"] - 0.1, values["arousal"] + 0.1)})
+    plain = EmotionCurve("b", times, values)
+    figure = tracks_figure([banded, plain], "arousal", band_level=0.8)
+    first, second = figure.axes
+    assert [line.get_color() for line in first.get_lines()][0] == "tab:red"
+    assert len(first.collections) == 1 and not second.collections  # the band is shaded
+    np.testing.assert_allclose(first.collections[0].get_paths()[0].vertices[:, 1].max(),
+                               (values["arousal"] + 0.1).max())
+    assert "the 80% band" in figure._suptitle.get_text()
+    valence = tracks_figure([banded, plain], "valence")
+    assert {line.get_color() for axis in valence.axes for line in axis.get_lines()[:1]} == {
+        "tab:blue"}
+    many = tracks_figure([plain] * 30, "valence")
+    assert "first 12 of 30 songs" in many._suptitle.get_text()

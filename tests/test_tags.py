@@ -144,6 +144,8 @@ def test_every_format_is_tagged_readable_by_mutagen_and_mediafile_and_unharmed(
         for target in ("arousal", "valence"):  # MAIN.py's song mean, as %.3f
             assert tags[f"EMORECO_{target.upper()}"] == f"{summary[f'{target}_mean']:.3f}"
             assert tags[f"EMORECO_{target.upper()}_END"] == f"{summary[f'{target}_end']:.3f}"
+            band = tags[f"EMORECO_{target.upper()}_BAND"]  # the band's mean half-width
+            assert band == f"{summary[f'{target}_band']:.3f}" and 0 < float(band) < 1
         assert tags["MOOD"] in {"Happy", "Tense", "Sad", "Calm"}
         media = probe(str(path))
         assert media.emoreco_arousal == tags["EMORECO_AROUSAL"], path

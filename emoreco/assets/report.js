@@ -4,7 +4,7 @@
   const data = JSON.parse(document.getElementById("emoreco-data").textContent);
   const songs = data.songs;
   const ROWS_SHOWN = 500, BARS_SHOWN = 40;
-  const targets = data.targets;  // [{name, colour, describes}]: the columns and curves
+  const targets = data.targets;  // [{name, colour, describes, band}]: the columns and curves
   const colours = Object.fromEntries(targets.map(t => [t.name, t.colour]));
   let order = songs.map((_, i) => i), sortKey = "name", sortUp = true, selected = -1;
 
@@ -83,7 +83,7 @@
   const pending = {};
   window.emorecoShard = function (number, curves) {
     for (const s of songs) {
-      if (s.shard === number && curves[s.name]) targets.forEach((t, j) => (s[t.name] = curves[s.name][j]));
+      if (s.shard === number && curves[s.name]) data.columns.forEach((c, j) => (s[c] = curves[s.name][j]));
     }
     (pending[number] || []).forEach(f => f());
     delete pending[number];
@@ -108,8 +108,16 @@
   function draw(i) {
     selected = i;
     const s = songs[i], t = times(s), a = curve(s, "arousal"), v = curve(s, "valence");
-    const lines = targets.map(target => ({x: t, y: curve(s, target.name), name: target.name,
-                                          line: {color: target.colour}}));
+    // each target's band (where its model has one) shaded under its line
+    const lines = targets.flatMap(target => {
+      const line = {x: t, y: curve(s, target.name), name: target.name, line: {color: target.colour}};
+      if (!s[target.name + "_low"]) return [line];
+      const edge = (side, fill) => ({x: t, y: curve(s, target.name + "_" + side), mode: "lines",
+        line: {width: 0, color: target.colour}, fill: fill, fillcolor: target.colour + "40",
+        hoverinfo: "skip", showlegend: side === "high", legendgroup: target.name + "band",
+        name: `${target.name}: ${Math.round(100 * target.band)} % band`});
+      return [edge("low", "none"), edge("high", "tonexty"), line];
+    });
     document.getElementById("song-title").textContent = s.name;
     const player = document.getElementById("player");
     if (s.audio) { player.src = s.audio; player.hidden = false; } else { player.hidden = true; }

@@ -69,12 +69,13 @@ def train_main(args: argparse.Namespace, target: str) -> int:
     metrics = outcome.meta.metrics
     log.info("%s test metrics (%s protocol):", target, args.train_params.protocol)
     for key, value in metrics.items():
-        if key == "per_corpus":
+        if key in ("per_corpus", "per_genre"):
             for label, values in value.items():
                 log.info("  %s: %s", label, ", ".join(
                     f"{k} {v:.4f}" for k, v in values.items()
-                    if k in ("rmse", "baseline_rmse", "pearson_per_song_mean", "ccc", "bias")))
+                    if k in ("rmse", "baseline_rmse", "pearson_per_song_mean", "ccc", "bias",
+                             "band_coverage")))
         elif key != "folds":
-            log.info("  %-24s %s", key, f"{value:.4f}" if isinstance(value, float) else value)
+            log.info("  %-26s %s", key, f"{value:.4f}" if isinstance(value, float) else value)
     log.info("loss curves: %s", args.plots_dir / f"loss_{args.name}.png")
     return 0

@@ -217,8 +217,13 @@ class TrainParams:
     augment: bool = field(default=True, metadata={
         "help": "apply the target's training augmentation (valence: random transposition "
                 "of whole chroma sequences; arousal has none)"})
+    band_level: float = field(default=0.8, metadata={
+        "help": "share of the true values the band around each predicted value promises "
+                "to hold, calibrated on the validation songs"})
 
     def __post_init__(self) -> None:
+        if not 0.5 <= self.band_level <= 0.99:
+            raise ConfigError(f"band_level must lie between 0.5 and 0.99, got {self.band_level}")
         if self.epochs < 1 or self.batch_size < 1 or self.patience < 0:
             raise ConfigError("epochs and batch_size must be >= 1, patience >= 0")
         if not self.learning_rate > 0 or not math.isfinite(self.learning_rate):

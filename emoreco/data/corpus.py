@@ -8,6 +8,7 @@ from pathlib import Path
 from emoreco.data.annotations import AnnotationSeries, load_dynamic_annotations
 from emoreco.audio.decode import index_audio_folder
 from emoreco.data.layout import DeamPaths
+from emoreco.data.raters import load_genres, load_rater_spread
 from emoreco.core.errors import DataLayoutError
 
 
@@ -24,6 +25,11 @@ class Corpus:
         Annotated songs without audio, and audio files without annotations.
     names : dict of int to str
         Display names of songs whose id the program assigned (``csv`` corpora).
+    rater_spread : dict of int to AnnotationSeries
+        The annotators' standard deviation over time, for songs whose per-rater
+        annotations the corpus has (:mod:`emoreco.data.raters`).
+    genres : dict of int to str
+        Genre of the songs the corpus' metadata names one for.
     """
 
     audio: dict[int, Path]
@@ -31,6 +37,8 @@ class Corpus:
     missing_audio: list[int] = field(default_factory=list)
     missing_annotations: list[int] = field(default_factory=list)
     names: dict[int, str] = field(default_factory=dict)
+    rater_spread: dict[int, AnnotationSeries] = field(default_factory=dict)
+    genres: dict[int, str] = field(default_factory=dict)
 
     @classmethod
     def matched(cls, annotations: dict[int, AnnotationSeries], audio: dict[int, Path],
@@ -67,10 +75,16 @@ class Corpus:
         return ", ".join(self.name(i) for i in song_ids[:5])
 
 
-def load_corpus(paths: DeamPaths, target: str) -> Corpus:
-    """Match the annotations of ``target`` (``<target>.csv``) to audio files by song id."""
+def load_corpus(paths: DeamPaths, target: str, deam_root: Path | None = None) -> Corpus:
+    """Match the annotations of ``target`` (``<target>.csv``) to audio files by song id;
+    with ``deam_root`` (the unzipped archives), add the raters' spread and the genres
+    found there."""
     annotations = load_dynamic_annotations(paths.annotation_csv(target))
     audio = index_audio_folder(paths.audio_dir)
     if not audio:
         raise DataLayoutError(f"{paths.audio_dir}: no <song_id>.mp3/.wav/.flac/.ogg files")
-    return Corpus.matched(annotations, audio)
+    corpus = Corpus.matched(annotations, audio)
+    corpus.rater_spread = load_rater_spread(deam_root, target, corpus.song_ids)
+    corpus.genres = {song_id: genre for song_id, genre in load_genres(deam_root).items()
+                     if song_id in corpus.annotations}
+    return corpus

@@ -13,6 +13,8 @@ columns, shorter songs ending in empty cells) as ``curve(t) + N(0, label_noise_s
 A perfect model's RMSE is therefore known: ``label_noise_std / sqrt(3)`` for arousal
 (the target averages the 3 annotations in a 1.5 s window) and ``label_noise_std`` for
 valence (one annotation per target). These floors are written to ``demo_truth.json``.
+Beside them, as in DEAM's archives: per-rater files (5 raters per song, whose mean is
+the averaged annotation) and ``metadata/`` files with a genre per song.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from emoreco.data.annotations import AnnotationSeries, write_dynamic_annotations
 from emoreco.core.atomic import atomic_path, write_json
 from emoreco.core.deam import ANNOTATION_START_S, ANNOTATION_STEP_S, CLIP_IDS, FULL_SONG_IDS
 from emoreco.data.layout import OFFICIAL_AUDIO, OFFICIAL_DYNAMIC, OFFICIAL_STATIC
+from emoreco.data.raters import METADATA, RATER_DYNAMIC
 
 RENDER_RATE = 44100
 CURVE_LIMIT = 0.8
@@ -143,6 +146,47 @@ def annotate(song: DemoSong, curve: np.ndarray, noise_std: float,
     times = start_s + ANNOTATION_STEP_S * np.arange(count)
     values = curve_at(curve, times) + rng.normal(0.0, noise_std, size=count)
     return AnnotationSeries(song.song_id, times, np.clip(values, -1.0, 1.0))
+
+
+N_RATERS = 5
+DEMO_GENRES = ("Rock", "Pop", "Electronic", "Classical")
+METADATA_FILES = (  # DEAM's metadata.zip: file, header, ids it holds (first, last)
+    ("metadata_2013.csv", "song_id,file_name,Artist,Song title,Genre", (2, 1000)),
+    ("metadata_2014.csv", "Id,Artist,Track,Genre", (1001, 2000)),
+    ("metadata_2015.csv", "id,file_name,Artist,title,genre", (2001, 2058)))
+
+
+def _write_raters(out_dir: Path, target: str, series: dict[int, AnnotationSeries],
+                  noise_std: float, rng: np.random.Generator) -> None:
+    """DEAM's per-rater files of ``target``: :data:`N_RATERS` raters per song whose mean is
+    the averaged annotation (before clipping) and whose spread is ``noise_std *
+    sqrt(N_RATERS)``, so that their average has the label noise of the averaged file."""
+    folder = out_dir / RATER_DYNAMIC / target
+    folder.mkdir(parents=True, exist_ok=True)
+    for song_id, averaged in series.items():
+        deviations = rng.normal(0.0, noise_std * math.sqrt(N_RATERS),
+                                size=(N_RATERS, len(averaged.values)))
+        raters = np.clip(averaged.values + deviations - deviations.mean(axis=0), -1.0, 1.0)
+        header = ",".join(["WorkerId"] + [f"sample_{round(t * 1000)}ms"
+                                          for t in averaged.times_s])
+        rows = [f"w{song_id}{number}," + ",".join(f"{v:.4f}" for v in values)
+                for number, values in enumerate(raters)]
+        (folder / f"{song_id}.csv").write_text("\n".join([header, *rows]) + "\n")
+
+
+def _write_metadata(out_dir: Path, songs: list[DemoSong], rng: np.random.Generator) -> None:
+    """``metadata/metadata_2013/2014/2015.csv`` with a genre per song (DEAM's headers)."""
+    folder = out_dir / METADATA
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, header, (first, last) in METADATA_FILES:
+        rows = [header]
+        for song in songs:
+            if first <= song.song_id <= last:
+                genre = DEMO_GENRES[int(rng.integers(len(DEMO_GENRES)))]
+                cells = {"metadata_2014.csv": f"{song.song_id},Demo,Song {song.song_id},{genre}"}
+                rows.append(cells.get(name, f"{song.song_id},{song.song_id}.mp3,Demo,"
+                                            f"Song {song.song_id},{genre}"))
+        (folder / name).write_text("\n".join(rows) + "\n")
 
 
 def _write_audio(path: Path, samples: np.ndarray, rate: int) -> None:
@@ -324,11 +368,14 @@ def generate_demo_corpus(out_dir: str | Path, n_clips: int = 80, n_full_songs: i
     elif layout == "csv":
         _write_csv_annotations(out_dir, songs, label_noise_std, rng)
     else:
+        rater_rng = np.random.default_rng(seed + 3)  # apart: the averaged files stay as before
         for name in ("arousal", "valence"):
             series = {s.song_id: annotate(s, getattr(s, name), label_noise_std, rng)
                       for s in songs}
             write_dynamic_annotations(out_dir / OFFICIAL_DYNAMIC / f"{name}.csv", series)
+            _write_raters(out_dir, name, series, label_noise_std, rater_rng)
         _write_static(out_dir / OFFICIAL_STATIC, songs)
+        _write_metadata(out_dir, songs, rater_rng)
     truth = {
         "layout": layout,
         "label_noise_std": label_noise_std,

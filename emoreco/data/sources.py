@@ -119,7 +119,8 @@ def load_source(source: CorpusSource, target: str) -> LoadedCorpus:
         from emoreco.data.corpus import load_corpus
 
         paths = locate_deam(source.location, source.audio_dir, source.annotations_dir)
-        return LoadedCorpus(source, load_corpus(paths, target), paths.annotation_csv(target),
+        return LoadedCorpus(source, load_corpus(paths, target, source.location),
+                            paths.annotation_csv(target),
                             paths.audio_dir, "")
     assert source.location is not None
     if source.kind == "pmemo":

@@ -21,7 +21,13 @@ METRICS = (("rmse", "RMSE (all test windows)"),
            ("rmse_per_song_mean", "RMSE, mean over songs"),
            ("pearson_per_song_mean", "Pearson r, mean over songs"),
            ("ccc", "concordance (CCC)"), ("bias", "bias (prediction - truth)"),
-           ("baseline_rmse", "RMSE of the mean baseline"))
+           ("baseline_rmse", "RMSE of the mean baseline"),
+           ("band_coverage", "band coverage (share of true values inside)"),
+           ("band_width", "band width (mean)"),
+           ("band_coverage_worst_third", "band coverage, worst third of the values"),
+           ("rater_std", "raters' standard deviation (mean)"),
+           ("band_narrower_than_raters", "share of values whose band is narrower than "
+                                         "the raters' own"))
 PROTOCOLS = {"split": "a random split by song (validation and test songs never trained on)",
              "kfold": "k-fold cross-validation by song (each song tested once), then a "
                       "final model on every song",
@@ -42,15 +48,57 @@ def _network(meta: ModelMeta) -> str:
 
 
 def metric_rows(metrics: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(label, value) of the headline metrics present in ``metrics`` (k-fold: mean ± std)."""
+    """(label, value) of the headline metrics present in ``metrics`` (k-fold: mean ± std
+    over the folds)."""
     rows = []
     for key, label in METRICS:
-        value = metrics.get(key)
-        if isinstance(value, dict) and "mean" in value:
-            rows.append((label, f"{value['mean']:.4f} ± {value.get('std', 0.0):.4f}"))
+        value, std = metrics.get(key), metrics.get(f"{key}_std")
+        if isinstance(value, float) and isinstance(std, float):
+            rows.append((label, f"{value:.4f} ± {std:.4f}"))
         elif isinstance(value, (int, float)):
             rows.append((label, _number(value)))
     return rows
+
+
+def _group_table(title: str, groups: Any) -> list[str]:
+    """Rows of the per-corpus or per-genre table (empty when there are no groups)."""
+    if not isinstance(groups, dict) or not groups:
+        return []
+    lines = ["", f"Per {title}:", "", f"| {title} | test songs | RMSE | Pearson r (per song) "
+             "| baseline RMSE | band coverage |", "|---|---|---|---|---|---|"]
+    for label, values in groups.items():
+        if isinstance(values, dict):
+            found = dict(metric_rows(values))
+            cells = [str(values.get("n_test_songs", "n/a"))] + [
+                found.get(name, "n/a") for name in
+                ("RMSE (all test windows)", "Pearson r, mean over songs",
+                 "RMSE of the mean baseline", "band coverage (share of true values inside)")]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def band_text(meta: ModelMeta) -> list[str]:
+    """The card's words on the band: what it promises and how it was made."""
+    band = meta.band
+    if band is None:
+        return ["No band: this model was saved before emoreco calibrated bands."]
+    metrics = meta.metrics
+    lines = [f"Every value comes with a {band.level:.0%} band (`{meta.target}_low`, "
+             f"`{meta.target}_high`): on songs like the training songs, {band.level:.0%} of "
+             "the true values (the raters' mean) should fall inside it. Its width follows "
+             "the value (locally weighted split conformal): the scale was fitted on half of "
+             "the validation songs and calibrated on the other half "
+             f"({band.n_songs} songs, {band.n_values} values)."]
+    if isinstance(metrics.get("band_coverage"), float):
+        lines.append(f"On the test songs it held {metrics['band_coverage']:.1%} of the true "
+                     f"values with a mean width of {metrics['band_width']:.3f}.")
+    if isinstance(metrics.get("rater_std"), float):
+        lines.append(f"The raters themselves spread {metrics['rater_std']:.3f} (standard "
+                     "deviation) around their mean; in "
+                     f"{metrics['band_narrower_than_raters']:.0%} of the values the band is "
+                     f"narrower than the raters' own {band.level:.0%} range: it bounds the "
+                     "mean rating, and one listener's rating falls outside it more often.")
+    return [" ".join(lines)]
 
 
 def model_card(meta: ModelMeta, data: str) -> str:
@@ -73,16 +121,9 @@ def model_card(meta: ModelMeta, data: str) -> str:
               f"- Epochs run: {metrics.get('epochs_run', 'n/a')}", "",
               "## Test metrics", "", "| metric | value |", "|---|---|"]
     lines += [f"| {label} | {value} |" for label, value in metric_rows(metrics)]
-    per_corpus = metrics.get("per_corpus")
-    if isinstance(per_corpus, dict) and per_corpus:
-        lines += ["", "Per corpus:", "",
-                  "| corpus | RMSE | Pearson r (per song) | baseline RMSE |", "|---|---|---|---|"]
-        for label, values in per_corpus.items():
-            if isinstance(values, dict):
-                cells = [dict(metric_rows(values)).get(name, "n/a") for name in
-                         ("RMSE (all test windows)", "Pearson r, mean over songs",
-                          "RMSE of the mean baseline")]
-                lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines += _group_table("corpus", metrics.get("per_corpus"))
+    lines += _group_table("genre", metrics.get("per_genre"))
+    lines += ["", "## Band", ""] + band_text(meta)
     lines += ["", "## Scale", "", SCALE, "",
               "## Intended use and limits", "",
               "- Intended: curves of perceived arousal and valence for Western popular and "

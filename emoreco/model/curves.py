@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,11 +46,28 @@ class EmotionCurve:
     values : mapping of str to np.ndarray, each shape (n,)
         One curve per target (``"arousal"``, ``"valence"``, ...), in [-1, 1]; NaN at
         times where the target's input is incomplete (valence's first 2.5 s).
+    bands : mapping of str to (np.ndarray, np.ndarray), each shape (n,)
+        Per target whose model has a calibrated band (:mod:`emoreco.model.bands`): the
+        ``(low, high)`` bounds around each value, NaN where the value is.
     """
 
     song: str
     times_s: np.ndarray
     values: Mapping[str, np.ndarray]
+    bands: Mapping[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def column(self, key: str) -> np.ndarray:
+        """A per-time column by its output name: a target (``"arousal"``) or a side of
+        its band (``"arousal_low"``, ``"arousal_high"``); NaN where the curve has no
+        band for that target, shape (n,)."""
+        if key in self.values:
+            return self.values[key]
+        target, _, side = key.rpartition("_")
+        if target in self.bands and side in ("low", "high"):
+            return self.bands[target][0 if side == "low" else 1]
+        if target in self.values:
+            return np.full(len(self.times_s), np.nan, np.float32)
+        raise KeyError(key)
 
     @property
     def arousal(self) -> np.ndarray:
@@ -63,13 +80,15 @@ class EmotionCurve:
         return self.values["valence"]
 
     def to_frame(self) -> Any:
-        """The curves as a pandas DataFrame: columns ``song``, ``time_s`` and one per
-        target, one row per time step (NaN where a target has no value)."""
+        """The curves as a pandas DataFrame: columns ``song``, ``time_s`` and
+        one per target and side of its band present in the curve, one row per time
+        step (NaN where a target has no value)."""
         return curves_frame([self])
 
     def summary(self) -> dict[str, Any]:
-        """Time span; per curve its mean, std, and start and end values (the means of its
-        first and last :data:`ENDS_S` seconds of values: how the song begins and ends);
+        """Time span; per curve its mean, std, start and end values (the means of its
+        first and last :data:`ENDS_S` seconds of values: how the song begins and ends)
+        and ``<target>_band``, its band's mean half-width (NaN without a band);
         ``valence_01`` and ``energy_01``, the valence and arousal means on [0, 1]; and the
         quadrant of the mean point."""
         record: dict[str, Any] = {"song": self.song, "n_steps": int(len(self.times_s)),
@@ -82,6 +101,13 @@ class EmotionCurve:
             first, last = (valid[0], valid[-1]) if valid.size else (0.0, 0.0)
             record[f"{target}_start"] = span_mean(curve, self.times_s, first, first + ENDS_S)
             record[f"{target}_end"] = span_mean(curve, self.times_s, last - ENDS_S, last)
+            if target in self.bands:  # the band's mean half-width: "0.31 ± 0.18"
+                low, high = self.bands[target]
+                half = (np.asarray(high, np.float64) - low) / 2.0
+                record[f"{target}_band"] = (float(np.nanmean(half)) if np.isfinite(half).any()
+                                            else float("nan"))
+            else:
+                record[f"{target}_band"] = float("nan")
         if "arousal" in self.values and "valence" in self.values:
             # per-track numbers in the shape of the Spotify API's audio features (closed in
             # November 2024): the means mapped from [-1, 1] onto [0, 1]; arousal stands for
@@ -106,6 +132,8 @@ def curves_frame(curves: Iterable[EmotionCurve]) -> Any:
     import pandas as pd
 
     frames = [pd.DataFrame({"song": curve.song, "time_s": curve.times_s,
-                            **{target: values for target, values in curve.values.items()}})
+                            **{key: curve.column(key) for key in curve.values},
+                            **{f"{target}_{side}": curve.column(f"{target}_{side}")
+                               for target in curve.bands for side in ("low", "high")}})
               for curve in curves]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -24,7 +24,8 @@ class LiveCurves:
     Attributes
     ----------
     values : dict of float to dict of str to float
-        Every value computed so far, time -> target -> value (for :meth:`curve`); kept
+        Every value computed so far, time -> column -> value (for :meth:`curve`): the
+        targets and, for models with a band, ``<target>_low`` and ``<target>_high``; kept
         only with ``keep_values`` (an endless stream without tables goes without).
     """
 
@@ -48,7 +49,8 @@ class LiveCurves:
     def add(self, mfcc: np.ndarray, chroma: np.ndarray) -> list[tuple[float, dict[str, float]]]:
         """Append final frames (the matrices may be of different lengths: each target
         waits for the one it reads); return the new values, ``(time, {target: value})``
-        in time order (a time may come twice: once per target that reaches it)."""
+        in time order (a time may come twice: once per target that reaches it); the
+        band's bounds come with their target's value (``arousal_low``, ...)."""
         if not mfcc.shape[1] and not chroma.shape[1]:
             return []
         self._mfcc = np.concatenate([self._mfcc, mfcc], axis=1)
@@ -70,10 +72,14 @@ class LiveCurves:
                 continue
             times = self._first[name] + self._hop * np.arange(self._done[name], count)
             values = model(model.spec.build_inputs(view, times - offset_s, model.params))
-            for time_s, value in zip(times.tolist(), values.tolist()):
-                new.setdefault(time_s, {})[name] = value
+            columns = {name: values}
+            if model.band is not None:
+                columns[f"{name}_low"], columns[f"{name}_high"] = model.band.interval(values)
+            for number, time_s in enumerate(times.tolist()):
+                at_time = {key: float(column[number]) for key, column in columns.items()}
+                new.setdefault(time_s, {}).update(at_time)
                 if self._keep:
-                    self.values.setdefault(time_s, {})[name] = value
+                    self.values.setdefault(time_s, {}).update(at_time)
             self._done[name] = count
         self._forget()
         return sorted(new.items())
@@ -115,17 +121,22 @@ def curve_of_values(song: str, values: Mapping[float, Mapping[str, float]],
                     targets: list[str], hop_s: float) -> EmotionCurve:
     """Values by time (on a ``hop_s`` grid) as an :class:`EmotionCurve` from the first
     time to the last, NaN where a target has no value (before its first input, or in a
-    gap of a stream)."""
+    gap of a stream); bands from the ``<target>_low`` and ``_high`` columns present."""
     if not values:
         return EmotionCurve(song, np.zeros(0), {name: np.zeros(0, np.float32)
                                                 for name in targets})
     first, last = min(values), max(values)
     axis = first + hop_s * np.arange(int(round((last - first) / hop_s)) + 1)
-    curves = {}
-    for name in targets:
-        curve = np.full(len(axis), np.nan, np.float32)
+    present = {key for at_time in values.values() for key in at_time}
+    columns = {}
+    for key in [*targets, *(f"{t}_{side}" for t in targets for side in ("low", "high"))]:
+        if key not in present and key not in targets:
+            continue
+        column = np.full(len(axis), np.nan, np.float32)
         for time_s, at_time in values.items():
-            if name in at_time:
-                curve[int(round((time_s - first) / hop_s))] = at_time[name]
-        curves[name] = curve
-    return EmotionCurve(song, axis, curves)
+            if key in at_time:
+                column[int(round((time_s - first) / hop_s))] = at_time[key]
+        columns[key] = column
+    bands = {t: (columns[f"{t}_low"], columns[f"{t}_high"]) for t in targets
+             if f"{t}_low" in columns and f"{t}_high" in columns}
+    return EmotionCurve(song, axis, {t: columns[t] for t in targets}, bands)

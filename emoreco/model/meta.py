@@ -15,6 +15,7 @@ from typing import Any
 
 from emoreco.core.config import FeatureParams, TrainParams
 from emoreco.core.errors import ConfigError, ModelError
+from emoreco.model.bands import Band
 from emoreco.model.scaler import Scaler
 
 SCHEMA_VERSION = 2
@@ -66,6 +67,8 @@ class ModelMeta:
         Provenance of the training data (:func:`emoreco.data.provenance.corpus_provenance`):
         corpus folders, number of songs, SHA-256 of the annotations, whether it is the
         demo corpus and whether the annotations match the official archive.
+    band : Band or None
+        The calibrated band around its values (None for models saved before bands).
     """
 
     target: str
@@ -83,6 +86,7 @@ class ModelMeta:
     created_unix: int = 0
     sha256: dict[str, str] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
+    band: Band | None = None
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -92,6 +96,7 @@ class ModelMeta:
         record["feature_params"] = self.feature_params.to_dict()
         record["train_params"] = self.train_params.to_dict()
         record["scaler"] = self.scaler.to_dict()
+        record["band"] = self.band.to_dict() if self.band is not None else None
         return record
 
     @classmethod
@@ -133,7 +138,11 @@ class ModelMeta:
                 created_unix=int(record.get("created_unix", 0)),
                 sha256=dict(record.get("sha256", {})),
                 data=dict(record.get("data", {})),
+                band=(Band.from_dict(record["band"]) if record.get("band") is not None
+                      else None),
             )
+        except ModelError as exc:
+            raise ModelError(f"{source}: {exc}; {RESAVE_HINT}") from exc
         except (KeyError, TypeError, ValueError, AttributeError, ConfigError) as exc:
             raise ModelError(f"{source}: incomplete or malformed metadata ({exc!r}); "
                              f"{RESAVE_HINT}") from exc

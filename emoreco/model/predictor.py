@@ -108,14 +108,15 @@ def load_model_call(models_dir: Path, meta: ModelMeta,
             meta = add_onnx_export(model, files, meta)
         except (ImportError, OSError, ValueError) as exc:
             log.warning("%s: predicting with Keras; no ONNX export (%s)", files.weights, exc)
-            return ScaledModel(spec, meta.feature_params, meta.scaler, keras_call(model)), meta
+            return ScaledModel(spec, meta.feature_params, meta.scaler, keras_call(model),
+                               band=meta.band), meta
         log.info("%s: exported for prediction without TensorFlow (once)", files.onnx)
     call, shape = onnx_call(files.onnx, threads)
     expected = list(meta.input_shape)
     if any(d is not None and d != e for d, e in zip(shape, expected)) or len(shape) != 2:
         raise ModelError(f"{files.onnx}: input {shape} does not match its feature parameters "
                          f"{expected}")
-    return ScaledModel(spec, meta.feature_params, meta.scaler, call), meta
+    return ScaledModel(spec, meta.feature_params, meta.scaler, call, band=meta.band), meta
 
 
 class Predictor:

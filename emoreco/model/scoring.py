@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emoreco.core.config import FeatureParams
+from emoreco.model.bands import Band
 from emoreco.model.curves import EmotionCurve
 from emoreco.audio.features import SongFeatures
 from emoreco.model.scaler import Scaler
@@ -33,6 +34,8 @@ class ScaledModel:
     call : callable
         Raw model on standardised inputs: (n, rows, columns) -> (n,). Keras during
         training, the saved model when predicting.
+    band : Band or None
+        The calibrated band around its values (None: no band, as while it is calibrated).
     """
 
     spec: TargetSpec
@@ -40,6 +43,7 @@ class ScaledModel:
     scaler: Scaler
     call: Callable[[np.ndarray], np.ndarray]
     batch_size: int = 512  # bounds the network's activations for hour-long songs
+    band: Band | None = None
 
     def __call__(self, inputs: np.ndarray) -> np.ndarray:
         """Predictions for inputs (n, rows, columns), shape (n,), clipped to [-1, 1]."""
@@ -73,14 +77,16 @@ def song_curve(song: str, features: SongFeatures, models: Mapping[str, ScaledMod
     EmotionCurve
         Times from the earliest to the latest value of any target; a target's curve is
         NaN where its input is incomplete. Zero time steps when the song or span is too
-        short for every target.
+        short for every target. The band of every model that has one is in ``bands``.
     """
     params = common_params(models)
     per_target = {name: m.spec.output_times(features.duration_s, m.params, start_s, end_s)
                   for name, m in models.items()}
     nonempty = [times for times in per_target.values() if len(times)]
     if not nonempty:
-        return EmotionCurve(song, np.zeros(0), {name: np.zeros(0, np.float32) for name in models})
+        empty = np.zeros(0, np.float32)
+        return EmotionCurve(song, np.zeros(0), {name: empty for name in models},
+                            {name: (empty, empty) for name, m in models.items() if m.band})
     first = min(times[0] for times in nonempty)
     last = max(times[-1] for times in nonempty)
     axis = first + params.hop_s * np.arange(int(round((last - first) / params.hop_s)) + 1)
@@ -91,7 +97,9 @@ def song_curve(song: str, features: SongFeatures, models: Mapping[str, ScaledMod
         index = np.round((times - first) / params.hop_s).astype(np.int64)
         curve[index] = model(model.spec.build_inputs(features, times, model.params))
         values[name] = curve
-    return EmotionCurve(song, axis, values)
+    bands = {name: model.band.interval(values[name]) for name, model in models.items()
+             if model.band is not None}
+    return EmotionCurve(song, axis, values, bands)
 
 
 def common_params(models: Mapping[str, ScaledModel]) -> FeatureParams:

@@ -100,6 +100,9 @@ VALENCE = TargetSpec(
 )
 
 TARGETS: dict[str, TargetSpec] = {spec.name: spec for spec in (AROUSAL, VALENCE)}
+BAND_SIDES = ("low", "high")
+BAND_COLUMNS = tuple(f"{target}_{side}" for target in TARGETS for side in BAND_SIDES)
+VALUE_COLUMNS = (*TARGETS, *BAND_COLUMNS)  # every per-time column after song and time_s
 
 
 def get_target(name: str) -> TargetSpec:

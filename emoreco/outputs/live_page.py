@@ -4,6 +4,7 @@ The page is the same for every visitor (built once by the server); it receives t
 stream's records from the server as Server-Sent Events (``EventSource("events")``: the
 records so far, then each new one, one JSON record per event as ``emoreco listen``
 prints them; one value is kept per time; a gap of a reconnected URL breaks the lines).
+Each target's band, where its model has one, is shaded around its line.
 plotly.js is inlined, so the page needs nothing but the server it came from.
 """
 
@@ -17,21 +18,32 @@ SCRIPT = """
 const targets = TARGETS;
 const colours = COLOURS;
 const points = Object.fromEntries(targets.map((t) => [t, new Map()]));
+const bands = Object.fromEntries(targets.map((t) => [t, new Map()]));  // time -> [low, high]
 let viaEvents = 0;
 let pending = false;
 function add(record) {
   for (const t of targets) {
     if (record[t] !== null && record[t] !== undefined) points[t].set(record.t, record[t]);
     else if ("gap_s" in record) points[t].set(record.t, null);  // the line breaks there
+    const low = record[t + "_low"], high = record[t + "_high"];
+    if (low !== null && low !== undefined) bands[t].set(record.t, [low, high]);
+    else if ("gap_s" in record) bands[t].set(record.t, [null, null]);
   }
 }
 const count = (t) => [...points[t].values()].filter((v) => v !== null).length;
 function draw() {
   pending = false;
-  const traces = targets.map((t) => {
+  const traces = targets.flatMap((t) => {
     const times = [...points[t].keys()].sort((a, b) => a - b);
-    return {x: times, y: times.map((x) => points[t].get(x)), name: t, mode: "lines",
-            line: {color: colours[t]}};
+    const line = {x: times, y: times.map((x) => points[t].get(x)), name: t, mode: "lines",
+                  line: {color: colours[t]}};
+    const banded = [...bands[t].keys()].sort((a, b) => a - b);
+    if (!banded.length) return [line];
+    const edge = (k, fill) => ({x: banded, y: banded.map((x) => bands[t].get(x)[k]),
+      mode: "lines", line: {width: 0, color: colours[t]}, fill: fill, opacity: 0.25,
+      fillcolor: colours[t] + "40", hoverinfo: "skip", showlegend: k === 1,
+      name: `${t} band`, legendgroup: t + "band"});
+    return [edge(0, "none"), edge(1, "tonexty"), line];
   });
   Plotly.react("plot", traces, {xaxis: {title: {text: "time (s)"}},
     yaxis: {range: [-1, 1], title: {text: "value"}}, margin: {t: 30}});

@@ -43,37 +43,42 @@ def report_data(curves: Sequence[EmotionCurve], audio: dict[str, str],
                 failures: dict[str, str], warning: str | None,
                 embedded_values: int = EMBEDDED_VALUES,
                 write_shard: Callable[[int, dict[str, list]], None] | None = None,
-                describes: dict[str, str] | None = None) -> dict:
+                describes: dict[str, str] | None = None,
+                band_levels: dict[str, float] | None = None) -> dict:
     """What the page draws, as compact JSON-able data (no times: start and step).
 
-    ``describes``: target -> what its value at time t describes (page text). Each song's
-    curves are lists in the order of ``targets`` (name, colour, description).
+    ``describes``: target -> what its value at time t describes (page text);
+    ``band_levels``: target -> the level of its model's band. Each song has a list per
+    name in ``columns``: every target and the bounds of the bands the curves have.
 
     When the run's curves hold more than ``embedded_values`` values, each song records
     the number of the shard that holds its curves instead of the curves, and each shard
     is handed to ``write_shard(number, shard)`` as soon as it is full, so that only one
     shard is in memory at a time.
     """
-    n_targets = len(TARGETS)
-    describes = describes or {}
-    total = sum(n_targets * len(curve.times_s) for curve in curves)
+    banded = [t for t in TARGETS if any(t in curve.bands for curve in curves)]
+    columns = [key for t in TARGETS
+               for key in (t, *((f"{t}_low", f"{t}_high") if t in banded else ()))]
+    n_columns = len(columns)
+    describes, band_levels = describes or {}, band_levels or {}
+    total = sum(n_columns * len(curve.times_s) for curve in curves)
     shard: dict[str, list] = {}
     shard_count = 0
     filled = 0
     songs = []
     for curve in curves:
         summary = curve.summary()
-        values = [_compact(curve.values[target]) for target in TARGETS]
+        values = [_compact(curve.column(key)) for key in columns]
         entry: dict = {"name": curve.song, "start": summary["start_s"], "end": summary["end_s"]}
         if total <= embedded_values:
-            entry.update(zip(TARGETS, values))
+            entry.update(zip(columns, values))
         else:
-            if shard and filled + n_targets * len(curve.times_s) > SHARD_VALUES:
+            if shard and filled + n_columns * len(curve.times_s) > SHARD_VALUES:
                 assert write_shard is not None, "curves beyond embedded_values need shards"
                 write_shard(shard_count, shard)
                 shard, shard_count, filled = {}, shard_count + 1, 0
             shard[curve.song] = values
-            filled += n_targets * len(curve.times_s)
+            filled += n_columns * len(curve.times_s)
             entry["shard"] = shard_count
         songs.append({**entry, "audio": audio.get(curve.song),
                       **{f"{t}_{s}": round(summary[f"{t}_{s}"], DECIMALS) for t in TARGETS
@@ -84,9 +89,10 @@ def report_data(curves: Sequence[EmotionCurve], audio: dict[str, str],
         write_shard(shard_count, shard)
     step = float(np.diff(curves[0].times_s[:2])[0]) if len(curves[0].times_s) > 1 else 0.5
     return {"songs": songs, "step": step, "failures": failures, "warning": warning,
-            "shards": SHARD_FOLDER,
+            "shards": SHARD_FOLDER, "columns": columns,
             "targets": [{"name": target, "colour": COLOURS.get(target, "#555"),
-                         "describes": describes.get(target, "")} for target in TARGETS]}
+                         "describes": describes.get(target, ""),
+                         "band": band_levels.get(target)} for target in TARGETS]}
 
 
 _SCRIPT_SAFE = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
@@ -110,7 +116,8 @@ def write_html_report(curves: Sequence[EmotionCurve], path: str | Path,
                       audio: dict[str, str] | None = None,
                       embedded_values: int = EMBEDDED_VALUES,
                       describes: dict[str, str] | None = None,
-                      cards: dict[str, str] | None = None) -> list[Path]:
+                      cards: dict[str, str] | None = None,
+                      band_levels: dict[str, float] | None = None) -> list[Path]:
     """One self-contained, offline HTML page drawn by plotly.js (inlined).
 
     The page holds the run's data once, as compact JSON; the browser draws the summary
@@ -122,7 +129,8 @@ def write_html_report(curves: Sequence[EmotionCurve], path: str | Path,
     Beyond ``embedded_values`` curve values the curves go to shard files in
     ``emotion_report_data/`` beside the page, loaded by the browser when a song of theirs
     is selected (``<script>`` tags, which work from ``file://`` too). ``cards``: target ->
-    its model's card (Markdown, shown as text under "Model cards").
+    its model's card (Markdown, shown as text under "Model cards"); ``band_levels``:
+    target -> the level of its model's band (the timeline shades the bands).
 
     Returns
     -------
@@ -139,7 +147,7 @@ def write_html_report(curves: Sequence[EmotionCurve], path: str | Path,
         written.append(target)
 
     record = report_data(curves, audio or {}, failures, warning, embedded_values, write_shard,
-                         describes)
+                         describes, band_levels)
     payload = script_json(record)
     script = (resources.files("emoreco") / "assets" / "report.js").read_text(encoding="utf-8")
     failed = "".join(f"<li>{html.escape(name)}: {html.escape(message)}</li>"

@@ -71,16 +71,40 @@ def loss_figure(history: dict[str, list[float]], title: str,
     return figure
 
 
-def tracks_figure(curves: Sequence[EmotionCurve], target: str,
-                  warning: str | None = None) -> Any:
-    """One target's curve for every song."""
-    figure, axis = _figure(8, 3.8)
-    for curve in curves:
-        axis.plot(curve.times_s, curve.values[target], label=printable(curve.song), linewidth=1.6)
-    axis.axhline(0, color="grey", linewidth=0.8)
-    axis.set(xlabel="time (s)", ylabel=target, ylim=(-1, 1), title=f"Predicted {target} (2 Hz)")
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+MAX_TRACK_PANELS = 12  # songs drawn in a tracks picture; the tables hold every song
+
+
+def tracks_figure(curves: Sequence[EmotionCurve], target: str, warning: str | None = None,
+                  band_level: float | None = None) -> Any:
+    """One target's curve for each song (the first :data:`MAX_TRACK_PANELS`), one panel
+    per song in the target's colour (:data:`COLOURS`), its band (at ``band_level``, the
+    level the model's band promises) shaded around it."""
+    shown = list(curves[:MAX_TRACK_PANELS])
+    columns = 1 if len(shown) <= 2 else 2
+    rows = max(1, -(-len(shown) // columns))
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8 if columns == 1 else 11, 1.0 + 1.9 * rows))
+    axes = np.atleast_1d(figure.subplots(rows, columns, sharey=True, squeeze=False)).ravel()
+    colour = COLOURS.get(target, "black")
+    banded = False
+    for axis, curve in zip(axes, shown):
+        if target in curve.bands:
+            low, high = curve.bands[target]
+            axis.fill_between(curve.times_s, low, high, color=colour, alpha=0.2, linewidth=0)
+            banded = True
+        axis.plot(curve.times_s, curve.values[target], color=colour, linewidth=1.4)
+        axis.axhline(0, color="grey", linewidth=0.8)
+        axis.set(ylim=(-1, 1), xlabel="time (s)", ylabel=target)
+        axis.set_title(printable(curve.song), fontsize=9, loc="left")
+        axis.grid(alpha=0.3)
+    for axis in axes[len(shown):]:
+        axis.set_visible(False)
+    more = f" (first {len(shown)} of {len(curves)} songs)" if len(curves) > len(shown) else ""
+    band = ("; shaded: " + (f"the {band_level:.0%} band" if band_level else "the band")
+            if banded else "")
+    figure.suptitle(f"Predicted {target}, 2 values a second{band}{more}", fontsize=11)
+    figure.tight_layout()
     mark_demo(figure, warning)
     return figure
 

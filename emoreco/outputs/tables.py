@@ -1,9 +1,10 @@
 """The run's tables, one writer per format: CSV, Parquet and JSON, with the same values.
 
 Every column is derived from the targets (:data:`emoreco.model.targets.TARGETS`): the
-per-step table has ``song, time_s`` and one column per target; the summary has the time
-span, each target's mean, standard deviation, start and end values (first and last 15 s)
-and the quadrant. Song names are kept exactly: the CSVs
+per-step table has ``song, time_s``, one column per target, then the low and high
+bound of each target's band (``arousal_low``, ``arousal_high``, ...); the summary has the time
+span, each target's mean, standard deviation, start and end values (first and last 15 s),
+its band's mean half-width, and the quadrant. Song names are kept exactly: the CSVs
 write the bytes of a file name that is not UTF-8 back as they were; Parquet, whose
 strings must be valid Unicode, shows such bytes as ``\\xNN``; JSON escapes them
 (``\\udcff``, which Python reads back exactly). Values are rounded to
@@ -23,7 +24,7 @@ import numpy as np
 from emoreco.core.atomic import atomic_path, write_json
 from emoreco.core.text import unicode_text
 from emoreco.model.curves import EmotionCurve
-from emoreco.model.targets import TARGETS
+from emoreco.model.targets import TARGETS, VALUE_COLUMNS
 
 DECIMALS = 4
 TABLE_NAMES = {"table": "TestSongPredicted.csv", "summary": "TestSongSummary.csv"}
@@ -35,8 +36,8 @@ REPORT_NAME = {"html": "emotion_report.html"}
 SHARD_FOLDER = "emotion_report_data"  # the page's curve shards of large runs
 OUTPUT_NAMES = TABLE_NAMES | PARQUET_NAME | JSON_NAME | PICTURE_NAMES | REPORT_NAME
 KNOWN_OUTPUTS = (*OUTPUT_NAMES.values(), SHARD_FOLDER)  # what any run may write
-TABLE_COLUMNS = ("song", "time_s", *TARGETS)
-SUMMARY_STATISTICS = ("mean", "std", "start", "end")  # see EmotionCurve.summary
+TABLE_COLUMNS = ("song", "time_s", *VALUE_COLUMNS)
+SUMMARY_STATISTICS = ("mean", "std", "start", "end", "band")  # see EmotionCurve.summary
 SUMMARY_COLUMNS = ("song", "n_steps", "start_s", "end_s",
                    *(f"{target}_{statistic}" for target in TARGETS
                      for statistic in SUMMARY_STATISTICS), "valence_01", "energy_01", "quadrant")
@@ -59,9 +60,10 @@ def rounded(values: np.ndarray) -> np.ndarray:
 
 
 def curve_columns(curve: EmotionCurve) -> dict[str, np.ndarray]:
-    """One song's rows of the per-step table: ``time_s`` and each target, rounded."""
+    """One song's rows of the per-step table: ``time_s``, each target and its band's
+    bounds, rounded."""
     return {"time_s": rounded(curve.times_s),
-            **{target: rounded(curve.values[target]) for target in TARGETS}}
+            **{key: rounded(curve.column(key)) for key in VALUE_COLUMNS}}
 
 
 def _cell(value: object) -> object:

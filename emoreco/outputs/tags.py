@@ -2,7 +2,9 @@
 
 Tag names come from the targets (:data:`~emoreco.model.targets.TARGETS`): for each target
 ``EMORECO_<TARGET>`` (the song's mean on DEAM's [-1, 1] scale), ``EMORECO_<TARGET>_START``
-and ``EMORECO_<TARGET>_END`` (its first and last 15 s), all as ``%.3f``; and
+and ``EMORECO_<TARGET>_END`` (its first and last 15 s), ``EMORECO_<TARGET>_BAND`` (the
+mean half-width of its values' band: "0.31 ± 0.18"; absent for models without a band),
+all as ``%.3f``; and
 ``EMORECO_MODELS``, a short digest of the models that made them. Optionally the standard
 ``MOOD`` tag, one word per quadrant (:data:`MOOD_WORDS`).
 
@@ -36,7 +38,8 @@ from emoreco.model.targets import TARGETS
 TAG_PREFIX = "EMORECO_"
 MODELS_TAG = "EMORECO_MODELS"
 MOOD_TAG = "MOOD"
-TAG_STATISTICS = {"mean": "", "start": "_START", "end": "_END"}  # summary key -> suffix
+TAG_STATISTICS = {"mean": "", "start": "_START", "end": "_END",  # summary key -> suffix
+                  "band": "_BAND"}  # the band's mean half-width: mean ± band
 MOOD_WORDS = {  # the quadrant of the song's mean point -> MOOD
     QUADRANTS[(True, True)]: "Happy",
     QUADRANTS[(False, True)]: "Tense",

@@ -314,8 +314,10 @@ def write_outputs(curves: Sequence[EmotionCurve], paths: dict[str, Path],
                   failures: dict[str, str], warning: str | None = None,
                   audio: dict[str, str] | None = None,
                   describes: dict[str, str] | None = None,
-                  cards: dict[str, str] | None = None) -> None:
-    """Tables, then the PNG pictures and the HTML page where ``paths`` asks for them.
+                  cards: dict[str, str] | None = None,
+                  band_levels: dict[str, float] | None = None) -> None:
+    """Tables, then the PNG pictures and the HTML page where ``paths`` asks for them
+    (``band_levels``: target -> the level of its model's band, for their labels).
 
     matplotlib is imported only when PNG pictures are drawn.
     """
@@ -324,13 +326,14 @@ def write_outputs(curves: Sequence[EmotionCurve], paths: dict[str, Path],
         from emoreco.outputs.plots import plane_figure, png_bytes, tracks_figure, write_png
 
         for target in TARGETS:
-            write_png(png_bytes(tracks_figure(curves, target, warning)), paths[target])
+            write_png(png_bytes(tracks_figure(curves, target, warning,
+                                              (band_levels or {}).get(target))), paths[target])
         write_png(png_bytes(plane_figure(curves, warning)), paths["plane"])
     if "html" in paths:
         from emoreco.outputs.page import write_html_report
 
         write_html_report(curves, paths["html"], failures, warning, audio, describes=describes,
-                          cards=cards)
+                          cards=cards, band_levels=band_levels)
 
 
 class CatalogRun:
@@ -437,8 +440,10 @@ class CatalogRun:
                      if "html" in self.roles else {})
             cards = {target: card for target, meta in predictor.metas.items()
                      if (card := read_card(options.models_dir, meta.name)) is not None}
+            levels = {target: meta.band.level for target, meta in predictor.metas.items()
+                      if meta.band is not None}
             write_outputs(curves, {role: outputs.path(p.name) for role, p in self.roles.items()},
-                          failures, self.warning, audio, _describes(predictor), cards)
+                          failures, self.warning, audio, _describes(predictor), cards, levels)
             shown = [c.summary() for c in curves] if len(curves) <= AUTO_PLOT_SONGS else []
             models = {target: {"name": meta.name, "trained_on": self.trained_on[target],
                                "data": meta.data} for target, meta in predictor.metas.items()}

@@ -290,11 +290,12 @@ def _paced(blocks: Iterator[np.ndarray], rate: int) -> Iterator[np.ndarray]:
             yield piece
 
 
-def value_line(time_s: float, values: dict[str, float], targets: list[str]) -> dict[str, Any]:
-    """One output record: ``{"t": 12.5, "arousal": 0.31, "valence": None}``, values
-    rounded as in the tables, None where a target has no value (yet)."""
+def value_line(time_s: float, values: dict[str, float], columns: list[str]) -> dict[str, Any]:
+    """One output record: ``{"t": 12.5, "arousal": 0.31, "arousal_low": 0.12,
+    "arousal_high": 0.5, "valence": None, ...}`` with the keys ``columns``, values rounded
+    as in the tables, None where a column has no value (yet)."""
     record: dict[str, Any] = {"t": round(time_s, 3)}
-    for target in targets:
+    for target in columns:
         value = values.get(target)
         record[target] = (None if value is None or math.isnan(value)
                           else round(float(value), DECIMALS))
@@ -365,6 +366,9 @@ class LiveSession:
         self.retries, self.retry_wait_s, self.stall_s = retries, retry_wait_s, stall_s
         self.notice = notice or (lambda line: None)
         self._targets = list(predictor.models)
+        self._columns = [key for target, model in predictor.models.items()
+                         for key in (target, *((f"{target}_low", f"{target}_high")
+                                               if model.band is not None else ()))]
         self._recent: dict[float, dict[str, float]] = {}
         self._connections: list[tuple[float, LiveCurves]] = []  # (offset_s, curves)
         self._heard_s = 0.0  # audio of the current connection so far
@@ -375,7 +379,8 @@ class LiveSession:
             time_s += offset_s
             merged = self._recent.setdefault(time_s, {})
             merged.update(values)
-            self.emit(value_line(time_s, merged, self._targets), tuple(values))
+            self.emit(value_line(time_s, merged, self._columns),
+                      tuple(key for key in values if key in self._targets))
         if new:
             newest = new[-1][0] + offset_s
             for old in [t for t in self._recent if t < newest - RECENT_S]:
@@ -464,7 +469,7 @@ class LiveSession:
                 if gap is not None:  # audio again: the gap ends here
                     self.notice(f"{self._label}: reconnected; its audio starts at "
                                 f"{offset_s:g} s")
-                    self.emit({**value_line(gap[0], {}, self._targets),
+                    self.emit({**value_line(gap[0], {}, self._columns),
                                "gap_s": round(gap[1], 3)}, ())
                     gap = None
                 self._report(curves.add(*features.push(mixer.push(block),

@@ -1,7 +1,7 @@
 """Per-song results written as they arrive, in crash-safe parts.
 
-A prediction run appends each song's rows (``song, time_s, arousal, valence``, the
-columns of ``TestSongPredicted.csv``) to a buffer and writes it out as one part (a numpy
+A prediction run appends each song's rows (``song, time_s, arousal, valence`` and the
+bands' bounds, the columns of ``TestSongPredicted.csv``) to a buffer and writes it out as one part (a numpy
 ``.npz``: quick to write and read, no pandas or pyarrow at start-up) every
 ``songs_per_part`` songs or ``flush_s`` seconds, in one rename, so a part on disk is
 always complete. Each part also records its songs (path, size and modification time of
@@ -33,10 +33,10 @@ import numpy as np
 from emoreco.core.atomic import atomic_path
 from emoreco.core.jsonfile import parse_json
 from emoreco.model.curves import EmotionCurve
-from emoreco.model.targets import TARGETS
+from emoreco.model.targets import BAND_COLUMNS, TARGETS, VALUE_COLUMNS
 
 log = logging.getLogger(__name__)
-COLUMNS = ("song", "time_s", *TARGETS)  # those of the per-step table
+COLUMNS = ("song", "time_s", *VALUE_COLUMNS)  # those of the per-step table
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def _part_arrays(curves: Sequence[EmotionCurve], songs: Sequence[SongRecord]
     """What a part file holds: the song records (JSON), a row's song (index into the
     curves), ``time_s`` (float64) and each target's values (float32, as predicted)."""
     def column(key: str, dtype: type) -> np.ndarray:
-        parts = [np.asarray(c.times_s if key == "time_s" else c.values[key], dtype=dtype)
+        parts = [np.asarray(c.times_s if key == "time_s" else c.column(key), dtype=dtype)
                  for c in curves]
         return np.concatenate(parts) if parts else np.zeros(0, dtype)
 
@@ -104,9 +104,12 @@ def _checked_record(record: Any) -> SongRecord:
 
 def _checked_columns(arrays: Any, records: list[SongRecord]) -> dict[str, np.ndarray]:
     """A part's columns after checking their kinds, shapes and row ranges."""
-    columns = {key: arrays[key] for key in ("curve_names", "row_curve", *COLUMNS[1:])}
+    columns = {key: arrays[key] for key in ("curve_names", "row_curve", "time_s", *TARGETS)}
     names, rows = columns["curve_names"], columns["row_curve"]
     n_rows = len(rows)
+    for key in BAND_COLUMNS:  # parts written before models had bands have none: NaN
+        columns[key] = (arrays[key] if key in arrays.files
+                        else np.full(n_rows, np.nan, np.float32))
     if not (names.ndim == 1 and names.dtype.kind == "U" and rows.ndim == 1
             and rows.dtype.kind == "i" and columns["time_s"].dtype == np.float64
             and all(columns[key].ndim == 1 and len(columns[key]) == n_rows
@@ -264,8 +267,12 @@ class StoredCurves(Sequence[EmotionCurve]):
         for number, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
             if hi > lo:
                 name = str(columns["curve_names"][number])
+                bands = {target: (columns[f"{target}_low"][lo:hi],
+                                  columns[f"{target}_high"][lo:hi]) for target in TARGETS
+                         if not np.isnan(columns[f"{target}_low"][lo:hi]).all()}
                 curves[name] = EmotionCurve(name, columns["time_s"][lo:hi],
-                                            {key: columns[key][lo:hi] for key in COLUMNS[2:]})
+                                            {key: columns[key][lo:hi] for key in TARGETS},
+                                            bands)
         self.cache[part] = curves
         while len(self.cache) > self.cached_parts:
             self.cache.popitem(last=False)

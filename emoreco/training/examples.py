@@ -132,6 +132,16 @@ class LabelledSongs:
         part, song_id = self._locate(key)
         return part.corpus.annotations[song_id]
 
+    def rater_spread(self, key: int) -> AnnotationSeries | None:
+        """The annotators' standard deviation over time, where the corpus has it."""
+        part, song_id = self._locate(key)
+        return part.corpus.rater_spread.get(song_id)
+
+    def genre(self, key: int) -> str | None:
+        """The song's genre, where the corpus' metadata names one."""
+        part, song_id = self._locate(key)
+        return part.corpus.genres.get(song_id)
+
 
 def annotated_targets(spec: TargetSpec, annotation: AnnotationSeries, times_s: np.ndarray,
                       params: FeatureParams) -> tuple[np.ndarray, np.ndarray]:

@@ -20,6 +20,8 @@ import numpy as np
 from emoreco.core.config import FeatureParams, TrainParams
 from emoreco.core.errors import ConfigError
 from emoreco.training.examples import LabelledSongs, WindowSet, annotated_targets
+from emoreco.audio.features import align_window_targets
+from emoreco.model.bands import Band, band_metrics, calibrate_band
 from emoreco.model.metrics import evaluate
 from emoreco.model.meta import ModelMeta
 from emoreco.model.architectures import keras_call, model_summary
@@ -33,7 +35,8 @@ from emoreco.model.targets import TargetSpec
 
 log = logging.getLogger(__name__)
 SUMMARY_METRICS = ("rmse", "rmse_per_song_mean", "pearson_per_song_mean", "ccc", "bias",
-                   "baseline_rmse")
+                   "baseline_rmse", "band_level", "band_coverage", "band_width",
+                   "band_coverage_worst_third", "rater_std", "band_narrower_than_raters")
 
 
 @dataclass
@@ -45,10 +48,12 @@ class FitResult:
     history: dict[str, list[float]]
     seconds: float
     augmented: bool
+    band: Band | None = None
+    band_seconds: float = 0.0  # scoring the validation songs and calibrating the band
 
     def scaled(self, spec: TargetSpec, params: FeatureParams) -> ScaledModel:
-        """The model as scoring calls it."""
-        return ScaledModel(spec, params, self.scaler, keras_call(self.model))
+        """The model as scoring calls it (with its band once calibrated)."""
+        return ScaledModel(spec, params, self.scaler, keras_call(self.model), band=self.band)
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,8 @@ class Evaluation:
         See :func:`emoreco.model.metrics.evaluate`.
     song_ids, times_s, truth, predicted : np.ndarray, shape (n,)
         One entry per scored output time.
+    low, high : np.ndarray, shape (n,)
+        The band's bounds (NaN while the model has no band).
     """
 
     metrics: dict[str, Any]
@@ -68,6 +75,8 @@ class Evaluation:
     times_s: np.ndarray
     truth: np.ndarray
     predicted: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
 
 
 def make_deterministic(seed: int) -> None:
@@ -126,67 +135,106 @@ def fit_model(spec: TargetSpec, train: WindowSet, validation: WindowSet,
     return FitResult(model, scaler, losses, time.perf_counter() - started, augment is not None)
 
 
+def _rater_std(spec: TargetSpec, songs: LabelledSongs, key: int, times_s: np.ndarray,
+               params: FeatureParams) -> np.ndarray:
+    """The raters' standard deviation averaged over each output's span, shape (n,) like
+    ``times_s`` (NaN where the corpus has no per-rater annotations)."""
+    spread = songs.rater_spread(key)
+    aligned = np.full(len(times_s), np.nan)
+    if spread is not None and len(spread.times_s) > 1:
+        values, keep = align_window_targets(spread.times_s, spread.values, times_s,
+                                            spec.span_s(params), params.annotation_step_s)
+        aligned[keep] = values
+    return aligned
+
+
 def evaluate_model(model: ScaledModel, songs: LabelledSongs, song_keys: Iterable[int],
                    train_mean: float) -> Evaluation:
     """Score ``model`` on whole songs through :func:`~emoreco.model.scoring.song_curve`.
 
     Each song's curve is computed from ``params.start_s`` on, exactly as ``MAIN.py``
-    computes it; the times whose span the annotations cover are scored. When ``songs``
+    computes it; the times whose span the annotations cover are scored. When the model
+    has a band, the metrics include how it did (:func:`~emoreco.model.bands.band_metrics`,
+    with the raters' spread where the corpus has per-rater annotations). When ``songs``
     holds several corpora, ``metrics["per_corpus"]`` has the same metrics for each corpus
-    among the scored songs.
+    among the scored songs; where the corpora name genres, ``metrics["per_genre"]`` too.
     """
     spec, params = model.spec, model.params
-    parts: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+    parts: list[tuple[np.ndarray, ...]] = []
     for key in song_keys:
         curve = song_curve(songs.name(key), songs.features(key), {spec.name: model},
                            start_s=params.start_s)
         truth, keep = annotated_targets(spec, songs.annotation(key), curve.times_s, params)
-        parts.append((key, curve.times_s[keep], truth, curve.values[spec.name][keep]))
-    ids = np.concatenate([np.full(len(p[1]), p[0], np.int64) for p in parts])
-    times, truth, predicted = (np.concatenate([p[k] for p in parts]) for k in (1, 2, 3))
-    metrics: dict[str, Any] = evaluate(truth, predicted, ids, train_mean)
+        rater_std = _rater_std(spec, songs, key, curve.times_s, params)
+        parts.append((np.full(int(keep.sum()), key, np.int64), curve.times_s[keep], truth,
+                      curve.column(spec.name)[keep], curve.column(f"{spec.name}_low")[keep],
+                      curve.column(f"{spec.name}_high")[keep], rater_std[keep]))
+    ids, times, truth, predicted, low, high, rater_std = (
+        np.concatenate([p[k] for p in parts]) for k in range(7))
+
+    def score(mask: np.ndarray) -> dict[str, Any]:
+        metrics = evaluate(truth[mask], predicted[mask], ids[mask], train_mean)
+        if model.band is not None:
+            metrics |= band_metrics(low[mask], high[mask], truth[mask], predicted[mask],
+                                    model.band.level, rater_std[mask])
+        return metrics
+
+    metrics: dict[str, Any] = score(np.ones(len(ids), bool))
     if len(songs.parts) > 1:
         labels = np.array([songs.label(key) for key in ids])
-        metrics["per_corpus"] = {
-            label: evaluate(truth[labels == label], predicted[labels == label],
-                            ids[labels == label], train_mean)
-            for label in dict.fromkeys(labels.tolist())}
-    return Evaluation(metrics, ids, times, truth, predicted)
+        metrics["per_corpus"] = {label: score(labels == label)
+                                 for label in dict.fromkeys(labels.tolist())}
+    genres = np.array([songs.genre(key) or "" for key in ids])
+    if genres.any():
+        metrics["per_genre"] = {genre: score(genres == genre)
+                                for genre in sorted(set(genres.tolist()) - {""})}
+    return Evaluation(metrics, ids, times, truth, predicted, low, high)
 
 
 def _fit_and_test(spec: TargetSpec, songs: LabelledSongs, windows: WindowSet,
                   params: FeatureParams, train_ids: np.ndarray, test_ids: np.ndarray,
                   train_params: TrainParams, verbose: int
                   ) -> tuple[FitResult, Evaluation | None, dict[str, list[int]]]:
-    """Carve validation songs from ``train_ids`` (stratified by corpus), fit, and score on
-    ``test_ids``."""
+    """Carve validation songs from ``train_ids`` (stratified by corpus), fit, calibrate
+    the band on the validation songs, and score on ``test_ids``."""
     fit_ids, val_ids = stratified_split(songs.strata(train_ids), train_params.val_fraction,
                                         train_params.seed + 1)
     assert not set(fit_ids) & set(test_ids) and not set(val_ids) & set(test_ids)
     train_set = windows.subset(fit_ids)
     result = fit_model(spec, train_set, windows.subset(val_ids), train_params, verbose)
+    train_mean = float(train_set.targets.mean())
+    started = time.perf_counter()
+    validation = evaluate_model(result.scaled(spec, params), songs, val_ids.tolist(),
+                                train_mean)
+    result.band = calibrate_band(validation.predicted, validation.truth, validation.song_ids,
+                                 train_params.band_level, train_params.seed + 2)
+    result.band_seconds = time.perf_counter() - started
     ids = {"train": fit_ids.tolist(), "validation": val_ids.tolist(), "test": test_ids.tolist()}
     if not len(test_ids):
         return result, None, ids
     evaluation = evaluate_model(result.scaled(spec, params), songs, test_ids.tolist(),
-                                float(train_set.targets.mean()))
+                                train_mean)
     return result, evaluation, ids
 
 
 def _mean_std(folds: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mean and std over folds of each summary metric (and of each corpus' metrics)."""
+    """Mean and std over folds of each summary metric the folds have (and of each
+    corpus' and genre's metrics)."""
     summary: dict[str, Any] = {}
     for key in SUMMARY_METRICS:
-        values = np.array([fold[key] for fold in folds], dtype=float)
+        if not any(key in fold for fold in folds):
+            continue
+        values = np.array([fold.get(key, np.nan) for fold in folds], dtype=float)
         summary[key] = float(np.nanmean(values))
         summary[f"{key}_std"] = float(np.nanstd(values))
     summary["n_test_songs"] = int(sum(fold["n_test_songs"] for fold in folds))
     summary["n_test_windows"] = int(sum(fold["n_test_windows"] for fold in folds))
-    labels = dict.fromkeys(label for fold in folds for label in fold.get("per_corpus", {}))
-    if labels:
-        summary["per_corpus"] = {
-            label: _mean_std([fold["per_corpus"][label] for fold in folds
-                              if label in fold["per_corpus"]]) for label in labels}
+    for group in ("per_corpus", "per_genre"):
+        labels = dict.fromkeys(label for fold in folds for label in fold.get(group, {}))
+        if labels:
+            summary[group] = {
+                label: _mean_std([fold[group][label] for fold in folds
+                                  if label in fold.get(group, {})]) for label in labels}
     return summary
 
 
@@ -246,13 +294,14 @@ def train_and_evaluate(spec: TargetSpec, songs: LabelledSongs, windows: WindowSe
         metrics = dict(evaluation.metrics)
     metrics = {"target": spec.name, "protocol": train_params.protocol, **metrics,
                "epochs_run": len(result.history.get("loss", [])),
-               "training_seconds": round(result.seconds, 1)}
+               "training_seconds": round(result.seconds, 1),
+               "band_calibration_seconds": round(result.band_seconds, 2)}
     meta = ModelMeta(
         target=spec.name, name=name, input_shape=tuple(windows.inputs.shape[1:]),
         feature_params=feature_params, train_params=train_params, scaler=result.scaler,
         augmentation=spec.augmentation if result.augmented else None, song_ids=ids,
         history=result.history, metrics=metrics, summary=model_summary(result.model),
-        created_unix=int(time.time()), data=dict(data or {}))
+        created_unix=int(time.time()), data=dict(data or {}), band=result.band)
     files = save_model(result.model, meta, models_dir, model_card(meta, describe(meta.data)))
     log.info("%s", meta.summary)
     log.info("saved %s, %s and %s", files.architecture, files.weights, files.meta)
