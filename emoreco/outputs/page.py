@@ -161,7 +161,7 @@ def write_html_report(curves: Sequence[EmotionCurve], path: str | Path,
 <style>
 body {{ font-family: sans-serif; margin: 1.5em auto; max-width: 1200px; color: #222; }}
 .warning {{ background: #fff3cd; border: 2px solid #d39e00; padding: 0.8em; font-weight: bold; }}
-.failed {{ color: #a00; }} .row {{ display: flex; gap: 1em; flex-wrap: wrap; }}
+.failed {{ color: #a00; }} .row {{ display: flex; gap: 1em; flex-wrap: wrap; align-items: flex-start; }}
 #plane, #trajectory {{ width: 460px; height: 440px; }} #timeline {{ flex: 1; min-width: 500px; height: 440px; }}
 #bars {{ height: 380px; }} .tablebox {{ max-height: 420px; overflow: auto; border: 1px solid #ccc; flex: 1; }}
 table {{ border-collapse: collapse; width: 100%; font-size: 13px; }}
