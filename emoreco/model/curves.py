@@ -19,6 +19,14 @@ QUADRANTS = {  # (valence >= 0, arousal >= 0) -> label, as on the valence-arousa
 }
 
 
+BAND_SIDES = ("low", "high")  # a band's bounds, in the outputs' column order
+
+
+def band_columns(target: str) -> tuple[str, str]:
+    """The output columns of ``target``'s band: ``("arousal_low", "arousal_high")``."""
+    return (f"{target}_{BAND_SIDES[0]}", f"{target}_{BAND_SIDES[1]}")
+
+
 ENDS_S = 15.0  # the span of a song's start and end values (its first and last 15 s)
 
 
@@ -63,8 +71,8 @@ class EmotionCurve:
         if key in self.values:
             return self.values[key]
         target, _, side = key.rpartition("_")
-        if target in self.bands and side in ("low", "high"):
-            return self.bands[target][0 if side == "low" else 1]
+        if target in self.bands and side in BAND_SIDES:
+            return self.bands[target][BAND_SIDES.index(side)]
         if target in self.values:
             return np.full(len(self.times_s), np.nan, np.float32)
         raise KeyError(key)
@@ -133,7 +141,7 @@ def curves_frame(curves: Iterable[EmotionCurve]) -> Any:
 
     frames = [pd.DataFrame({"song": curve.song, "time_s": curve.times_s,
                             **{key: curve.column(key) for key in curve.values},
-                            **{f"{target}_{side}": curve.column(f"{target}_{side}")
-                               for target in curve.bands for side in ("low", "high")}})
+                            **{key: curve.column(key) for target in curve.bands
+                               for key in band_columns(target)}})
               for curve in curves]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

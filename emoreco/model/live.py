@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from emoreco.audio.features import SongFeatures, frame_times
-from emoreco.model.curves import EmotionCurve
+from emoreco.model.curves import EmotionCurve, band_columns
 from emoreco.model.scoring import ScaledModel, common_params
 
 
@@ -74,7 +74,7 @@ class LiveCurves:
             values = model(model.spec.build_inputs(view, times - offset_s, model.params))
             columns = {name: values}
             if model.band is not None:
-                columns[f"{name}_low"], columns[f"{name}_high"] = model.band.interval(values)
+                columns.update(zip(band_columns(name), model.band.interval(values)))
             for number, time_s in enumerate(times.tolist()):
                 at_time = {key: float(column[number]) for key, column in columns.items()}
                 new.setdefault(time_s, {}).update(at_time)
@@ -129,7 +129,7 @@ def curve_of_values(song: str, values: Mapping[float, Mapping[str, float]],
     axis = first + hop_s * np.arange(int(round((last - first) / hop_s)) + 1)
     present = {key for at_time in values.values() for key in at_time}
     columns = {}
-    for key in [*targets, *(f"{t}_{side}" for t in targets for side in ("low", "high"))]:
+    for key in [*targets, *(key for t in targets for key in band_columns(t))]:
         if key not in present and key not in targets:
             continue
         column = np.full(len(axis), np.nan, np.float32)
@@ -137,6 +137,6 @@ def curve_of_values(song: str, values: Mapping[float, Mapping[str, float]],
             if key in at_time:
                 column[int(round((time_s - first) / hop_s))] = at_time[key]
         columns[key] = column
-    bands = {t: (columns[f"{t}_low"], columns[f"{t}_high"]) for t in targets
-             if f"{t}_low" in columns and f"{t}_high" in columns}
+    bands = {t: (columns[low], columns[high]) for t in targets
+             for low, high in [band_columns(t)] if low in columns and high in columns}
     return EmotionCurve(song, axis, {t: columns[t] for t in targets}, bands)

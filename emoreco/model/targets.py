@@ -18,6 +18,7 @@ import numpy as np
 from emoreco.core.config import FeatureParams
 from emoreco.core.errors import ConfigError
 from emoreco.audio.features import N_CHROMA, SongFeatures
+from emoreco.model.curves import band_columns
 from emoreco.model.architectures import build_arousal_cnn, build_valence_lstm, random_transpose
 from emoreco.model.windows import chroma_sequences, mfcc_windows, output_times
 
@@ -100,8 +101,7 @@ VALENCE = TargetSpec(
 )
 
 TARGETS: dict[str, TargetSpec] = {spec.name: spec for spec in (AROUSAL, VALENCE)}
-BAND_SIDES = ("low", "high")
-BAND_COLUMNS = tuple(f"{target}_{side}" for target in TARGETS for side in BAND_SIDES)
+BAND_COLUMNS = tuple(key for target in TARGETS for key in band_columns(target))
 VALUE_COLUMNS = (*TARGETS, *BAND_COLUMNS)  # every per-time column after song and time_s
 
 

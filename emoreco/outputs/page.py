@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from emoreco.core.atomic import atomic_path
-from emoreco.model.curves import QUADRANTS, EmotionCurve
+from emoreco.model.curves import QUADRANTS, EmotionCurve, band_columns
 from emoreco.model.targets import TARGETS
 from emoreco.outputs.tables import DECIMALS, SHARD_FOLDER
 
@@ -58,7 +58,7 @@ def report_data(curves: Sequence[EmotionCurve], audio: dict[str, str],
     """
     banded = [t for t in TARGETS if any(t in curve.bands for curve in curves)]
     columns = [key for t in TARGETS
-               for key in (t, *((f"{t}_low", f"{t}_high") if t in banded else ()))]
+               for key in (t, *(band_columns(t) if t in banded else ()))]
     n_columns = len(columns)
     describes, band_levels = describes or {}, band_levels or {}
     total = sum(n_columns * len(curve.times_s) for curve in curves)

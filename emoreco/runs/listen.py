@@ -30,7 +30,7 @@ from emoreco.audio.decode import (Decoded, MonoResampler, decoder_blocks, open_a
 from emoreco.audio.stream import FeatureStream
 from emoreco.core.errors import AudioError, ConfigError, EmorecoError
 from emoreco.core.extras import require
-from emoreco.model.curves import EmotionCurve
+from emoreco.model.curves import EmotionCurve, band_columns
 from emoreco.model.live import LiveCurves, curve_of_values
 from emoreco.model.predictor import Predictor
 from emoreco.outputs.tables import DECIMALS
@@ -367,7 +367,7 @@ class LiveSession:
         self.notice = notice or (lambda line: None)
         self._targets = list(predictor.models)
         self._columns = [key for target, model in predictor.models.items()
-                         for key in (target, *((f"{target}_low", f"{target}_high")
+                         for key in (target, *(band_columns(target)
                                                if model.band is not None else ()))]
         self._recent: dict[float, dict[str, float]] = {}
         self._connections: list[tuple[float, LiveCurves]] = []  # (offset_s, curves)

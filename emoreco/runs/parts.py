@@ -32,7 +32,7 @@ import numpy as np
 
 from emoreco.core.atomic import atomic_path
 from emoreco.core.jsonfile import parse_json
-from emoreco.model.curves import EmotionCurve
+from emoreco.model.curves import EmotionCurve, band_columns
 from emoreco.model.targets import BAND_COLUMNS, TARGETS, VALUE_COLUMNS
 
 log = logging.getLogger(__name__)
@@ -267,9 +267,9 @@ class StoredCurves(Sequence[EmotionCurve]):
         for number, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
             if hi > lo:
                 name = str(columns["curve_names"][number])
-                bands = {target: (columns[f"{target}_low"][lo:hi],
-                                  columns[f"{target}_high"][lo:hi]) for target in TARGETS
-                         if not np.isnan(columns[f"{target}_low"][lo:hi]).all()}
+                bands = {target: (columns[low][lo:hi], columns[high][lo:hi])
+                         for target in TARGETS for low, high in [band_columns(target)]
+                         if not np.isnan(columns[low][lo:hi]).all()}
                 curves[name] = EmotionCurve(name, columns["time_s"][lo:hi],
                                             {key: columns[key][lo:hi] for key in TARGETS},
                                             bands)

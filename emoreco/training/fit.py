@@ -22,6 +22,7 @@ from emoreco.core.errors import ConfigError
 from emoreco.training.examples import LabelledSongs, WindowSet, annotated_targets
 from emoreco.audio.features import align_window_targets
 from emoreco.model.bands import Band, band_metrics, calibrate_band
+from emoreco.model.curves import band_columns
 from emoreco.model.metrics import evaluate
 from emoreco.model.meta import ModelMeta
 from emoreco.model.architectures import keras_call, model_summary
@@ -167,8 +168,8 @@ def evaluate_model(model: ScaledModel, songs: LabelledSongs, song_keys: Iterable
         truth, keep = annotated_targets(spec, songs.annotation(key), curve.times_s, params)
         rater_std = _rater_std(spec, songs, key, curve.times_s, params)
         parts.append((np.full(int(keep.sum()), key, np.int64), curve.times_s[keep], truth,
-                      curve.column(spec.name)[keep], curve.column(f"{spec.name}_low")[keep],
-                      curve.column(f"{spec.name}_high")[keep], rater_std[keep]))
+                      *(curve.column(key)[keep] for key in (spec.name, *band_columns(spec.name))),
+                      rater_std[keep]))
     ids, times, truth, predicted, low, high, rater_std = (
         np.concatenate([p[k] for p in parts]) for k in range(7))
 
