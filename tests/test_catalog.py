@@ -235,6 +235,45 @@ def test_ctrl_c_keeps_the_songs_finished_so_far(trained_models, tmp_path):
     assert resumed.returncode == 0 and f"resuming: {len(done)} of 40 songs" in err
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc (Linux)")
+@pytest.mark.parametrize("moment", ["workers starting", "songs running"])
+def test_a_terminals_ctrl_c_stops_a_dask_run_without_tracebacks(catalog, trained_models,
+                                                               tmp_path, moment):
+    """Issue 28, 5: a terminal sends Ctrl-C's SIGINT to its whole foreground group, the
+    Dask worker processes too, which printed KeyboardInterrupt tracebacks (7 of them).
+    Here the run gets its own group and the signal goes to all of it, as a terminal's.
+    While the workers start (their imports) the run ignores it; once songs run, it stops."""
+    out = tmp_path / "out"
+    args = [a for a in _args(trained_models, catalog / "songs", out, "--jobs", "2")
+            if a != "--quiet"]  # the progress bar tells when songs run
+    process = subprocess.Popen([sys.executable, "MAIN.py", *args], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+    seen, workers, deadline = "", [], time.monotonic() + 120
+    if moment == "workers starting":
+        while not workers:  # spawned, still importing: no worker has registered yet
+            assert process.poll() is None and time.monotonic() < deadline
+            workers = _worker_pids(process.pid)
+    else:
+        while not re.search(r"\| *([1-9]|1[0-9])/24 ", seen):
+            assert process.poll() is None and time.monotonic() < deadline, seen
+            seen += os.read(process.stderr.fileno(), 4096).decode(errors="replace")
+        workers = _worker_pids(process.pid)
+        assert len(workers) == 2, workers
+    os.killpg(process.pid, signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    err = seen + err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    if moment == "songs running":
+        assert process.returncode == 130 and err.rstrip().endswith("interrupted"), err
+    else:  # the run goes on if the signal came before the run's own handler was back
+        assert process.returncode == 0 or err.rstrip().endswith("interrupted"), err
+    time.sleep(1)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()
+                and "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1][:3]]
+
+
 def _worker_pids(pid: int) -> list[int]:
     """Dask worker processes started by ``pid`` (spawned children, not the tracker)."""
     found = []

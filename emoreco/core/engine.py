@@ -19,7 +19,9 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -42,6 +44,8 @@ R = TypeVar("R")
 # processes still get one BLAS/OpenMP thread each (Dask's default, kept).
 LOCAL_WORKER_CONFIG = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
                        "distributed.worker.profile.enabled": False}
+# imported by each local worker process as it starts: Ctrl-C is for the run's process
+WORKER_PRELOAD = "emoreco.core.worker_signals"
 
 
 @dataclass(frozen=True)
@@ -362,6 +366,27 @@ def check_not_a_worker_import() -> None:
 
 
 @contextmanager
+def _workers_born_ignoring_ctrl_c() -> Iterator[None]:
+    """Let the worker processes started in the block ignore a terminal's Ctrl-C from birth.
+
+    A terminal sends SIGINT to every process of its group, the workers included, where it
+    broke their imports and event loops with tracebacks. While the block runs (the local
+    cluster starts: about a second) this process ignores SIGINT, so that the processes it
+    spawns are born ignoring it (an ignored signal stays ignored across ``exec``; a blocked
+    one does not stay blocked); :data:`WORKER_PRELOAD` does the same for workers started
+    later. The price: a Ctrl-C during that second is not seen (the run's own handler is
+    back as soon as the workers are up, and the next one stops the run)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may change signal handlers
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+@contextmanager
 def open_engine(scheduler: str | None = None, n_jobs: int = -1,
                 n_tasks: int | None = None, work_s: float | None = None) -> Iterator[Engine]:
     """The engine for a run: a remote Dask cluster, a local one, threads, or this process.
@@ -419,11 +444,12 @@ def open_engine(scheduler: str | None = None, n_jobs: int = -1,
 
         check_not_a_worker_import()
         try:
-            with dask.config.set(LOCAL_WORKER_CONFIG):  # read by the nannies as they start
+            with dask.config.set(LOCAL_WORKER_CONFIG), _workers_born_ignoring_ctrl_c():
                 cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
                                        processes=True, host="127.0.0.1",
                                        dashboard_address="127.0.0.1:0",
-                                       silence_logs=logging.ERROR)
+                                       silence_logs=logging.ERROR,
+                                       preload=[WORKER_PRELOAD])
         except RuntimeError as exc:  # distributed: "Nanny failed to start"
             raise EmorecoError(f"Dask's worker processes did not start ({exc}); "
                                f"{GUARD_ADVICE}") from None
