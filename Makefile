@@ -93,6 +93,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_report.py
 	$(PY) benchmarks/bench_catalog.py
 	$(PY) benchmarks/bench_install.py
+	$(PY) benchmarks/plot_results.py
 
 clean-demo:
 	rm -rf $(DEMO) data/DEAM_mfccs data/DEAM_chroma data/test_songs/*.mp3 \

@@ -10,6 +10,23 @@ from pathlib import Path
 
 
 ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"  # figures for plot_results.py, committed
+
+
+def record_figures(benchmark: str, figures: dict, note: str) -> Path:
+    """Write a run's figures to ``benchmarks/results/<benchmark>.json`` for the plots of
+    the speed page (``plot_results.py``), with the day and the machine's core count."""
+    import datetime
+    import json
+    import os
+
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{benchmark}.json"
+    record = {"benchmark": benchmark, "date": datetime.date.today().isoformat(),
+              "cores": os.cpu_count(), "note": note, "figures": figures}
+    path.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+    print(f"figures: {path.relative_to(ROOT)}")
+    return path
 
 
 def require_trained_models() -> None:

@@ -74,12 +74,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
+    from _common import record_figures
     from emoreco.audio.decode import decoders_for
 
     samples = stereo_song()
     print(f"decoding one {SECONDS:.0f}-s {RATE // 1000} kHz stereo file to 12 kHz mono "
           f"(load_audio), median of {args.repeats} interleaved runs, ms per file")
     print(f"{'format':<12} {'libsndfile':>11} {'FFmpeg':>8}  used    fastest?")
+    figures = {}
     with tempfile.TemporaryDirectory() as folder:
         for name, suffix, writer, codec in FORMATS:
             path = write(Path(folder, "song" + suffix), samples, writer, codec)
@@ -99,6 +101,9 @@ def main() -> int:
             verdict = "yes" if used == fastest or readable.get(used, 1e9) <= 1.1 * readable[
                 fastest] else f"NO ({fastest})"
             print(f"{name:<12} {cells[0]:>11} {cells[1]:>8}  {used:<7} {verdict}")
+            figures[name] = {"ms": medians, "used": used}
+    record_figures("decode", figures, f"one {SECONDS:.0f}-s {RATE // 1000} kHz stereo file to "
+                   f"12 kHz mono; medians of {args.repeats} interleaved runs")
     print("native lower-rate decoding: not offered (FFmpeg's Opus decoders output 48 kHz; "
           "libsndfile has no reduced-rate MP3 or Opus decoding)")
     return 0

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import encode_with_pyav
+from _common import encode_with_pyav, record_figures
 
 ROOT = Path(__file__).resolve().parents[1]
 SONG_S = 32.0
@@ -94,6 +94,7 @@ def main() -> None:
         print(f"{'songs':>5} {'process':>8} {'threads':>8} {'cluster':>8}  estimate  "
               "picked   vs fastest")
         per_audio: list[float] = []
+        figures = {}
         for size in args.sizes:
             batch = folder / f"batch{size}"
             batch.mkdir()
@@ -116,6 +117,9 @@ def main() -> None:
                   f"{median['cluster']:>8.2f}  "
                   f"{f'{estimate:.2f}s' if estimate is not None else 'large':>8} "
                   f"{picked:<8} {median[picked] / median[fastest]:.2f}x ({fastest})")
+            figures[str(size)] = {"seconds": median, "picked": picked}
+        record_figures("engines", figures, f"{SONG_S:.0f}-s 48 kHz stereo Opus songs, both "
+                       f"models, 2 workers; medians of {args.rounds} interleaved rounds")
         print(f"work per audio second in one process: {statistics.median(per_audio) * 1000:.2f} "
               f"ms (estimate uses the constants in emoreco/runs/catalog.py); threads are "
               f"picked below {CLUSTER_BREAK_EVEN_S:g} s of estimated work")

@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import encode_with_pyav, require_trained_models
+from _common import encode_with_pyav, record_figures, require_trained_models
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV = ROOT / "benchmarks" / ".vibenet-venv"
@@ -115,6 +115,7 @@ def main() -> None:
               f"{args.pairs} alternating pairs, medians; {env_note}")
         print(f"{'folder':<6} {'tool':<26} {'wall s':>7} {'CPU s':>7} {'peak MB':>8}  "
               "ours / VibeNet wall")
+        figures = {}
         for kind, folder in folders.items():
             runs: dict[str, list[dict[str, float]]] = {"ours": [], "vibenet": []}
             for pair in range(args.pairs):
@@ -134,6 +135,9 @@ def main() -> None:
                 tail = f"  {ratio:.2f}" if tool == "ours" else ""
                 print(f"{kind:<6} {label:<26} {m['wall']:>7.2f} {m['cpu']:>7.2f} "
                       f"{m['rss_mb']:>8.0f}{tail}")
+            figures[kind] = median
+        record_figures("vs_vibenet", figures, f"{args.songs} songs of {SONG_S:.0f} s, 48 kHz "
+                       f"stereo, per folder; medians of {args.pairs} alternating pairs")
 
 
 if __name__ == "__main__":
