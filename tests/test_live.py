@@ -421,6 +421,9 @@ def test_the_served_page_draws_the_values_as_they_arrive(trained_models, tiny_de
     live = int(re.search(r'data-events="(\d+)"', page).group(1))
     for colour in ("rgb(214, 39, 40)", "rgb(31, 119, 180)"):  # the report's red and blue
         assert f"stroke: {colour}" in page
+    for target in ("arousal", "valence"):  # the band's level in the legend, as in the report
+        level = json.loads((trained_models / "models" / f"{target}.meta.json").read_text())
+        assert f">{target}: {round(100 * level['band']['level'])} % band</text>" in page
     assert live > 0  # values that arrived as events, after the page was open
     drawn = json.loads(re.search(r'<pre id="data" hidden="">(.*?)</pre>', page).group(1))
     lines = _lines(out)

@@ -109,8 +109,8 @@ def listen_main(args: argparse.Namespace) -> int:
     check_start(args.start, predictor.params.hop_s)  # on the models' grid, as in MAIN.py
     warning = demo_warning([meta.data for meta in predictor.metas.values()])
     osc = OscSender(args.osc, log.warning) if args.osc else None
-    server = (LiveServer(args.serve, f"emoreco listen {source_label(source)}", warning)
-              if args.serve else None)
+    server = (LiveServer(args.serve, f"emoreco listen {source_label(source)}", warning,
+                         predictor.band_levels) if args.serve else None)
     if server is not None:
         log.info("live page: %s", server.url)
     outputs = None

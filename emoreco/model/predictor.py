@@ -135,6 +135,12 @@ class Predictor:
         self.metas = {target: meta for target, (_, meta) in loaded.items()}
         self.params: FeatureParams = next(iter(self.models.values())).params
 
+    @property
+    def band_levels(self) -> dict[str, float]:
+        """Target -> the level of its model's band (0.8: 80 %), for targets that have one."""
+        return {target: meta.band.level for target, meta in self.metas.items()
+                if meta.band is not None}
+
     def min_duration_s(self, start_s: float = 0.0) -> float:
         """Shortest audio with a value of every target at or after ``start_s`` (3 s from
         0 s: one valence context)."""

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import html
 from emoreco.model.targets import TARGETS
-from emoreco.outputs.page import COLOURS, plotly_js, script_json
+from emoreco.outputs.page import COLOURS, PAGE_STYLE, plotly_js, script_json
 
 SCRIPT = """
 const targets = TARGETS;
 const colours = COLOURS;
+const levels = LEVELS;  // target -> its band's level, for the legend
 const points = Object.fromEntries(targets.map((t) => [t, new Map()]));
 const bands = Object.fromEntries(targets.map((t) => [t, new Map()]));  // time -> [low, high]
 let viaEvents = 0;
@@ -42,7 +43,8 @@ function draw() {
     const edge = (k, fill) => ({x: banded, y: banded.map((x) => bands[t].get(x)[k]),
       mode: "lines", line: {width: 0, color: colours[t]}, fill: fill, opacity: 0.25,
       fillcolor: colours[t] + "40", hoverinfo: "skip", showlegend: k === 1,
-      name: `${t} band`, legendgroup: t + "band"});
+      name: t in levels ? `${t}: ${Math.round(100 * levels[t])} % band` : `${t} band`,
+      legendgroup: t + "band"});
     return [edge(0, "none"), edge(1, "tonexty"), line];
   });
   Plotly.react("plot", traces, {xaxis: {title: {text: "time (s)"}},
@@ -66,15 +68,17 @@ source.addEventListener("end", () => {
 """
 
 
-def live_page(title: str, warning: str | None = None) -> str:
-    """The page of a stream named ``title``, with ``warning`` (the demo models') on top."""
+def live_page(title: str, warning: str | None = None,
+              band_levels: dict[str, float] | None = None) -> str:
+    """The page of a stream named ``title``, with ``warning`` (the demo models') on top;
+    ``band_levels``: target -> the level of its model's band, named in the legend."""
     script = (SCRIPT.replace("TARGETS", script_json(list(TARGETS)))
-              .replace("COLOURS", script_json({t: COLOURS.get(t, "#555") for t in TARGETS})))
+              .replace("COLOURS", script_json({t: COLOURS.get(t, "#555") for t in TARGETS}))
+              .replace("LEVELS", script_json(band_levels or {})))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>
-body {{ font-family: sans-serif; margin: 1.5em auto; max-width: 1200px; color: #222; }}
-.warning {{ background: #fff3cd; border: 2px solid #d39e00; padding: 0.8em; font-weight: bold; }}
+{PAGE_STYLE}
 </style>
 <script>{plotly_js()}</script></head>
 <body><h1>{html.escape(title)}</h1>

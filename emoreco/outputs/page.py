@@ -22,6 +22,11 @@ from emoreco.model.targets import TARGETS
 from emoreco.outputs.tables import DECIMALS, SHARD_FOLDER
 
 COLOURS = {"arousal": "#d62728", "valence": "#1f77b4"}  # the PNGs' tab:red and tab:blue
+# the look shared by the report and the live page (emoreco listen --serve)
+PAGE_STYLE = """\
+body { font-family: sans-serif; margin: 1.5em auto; padding: 0 1em; max-width: 1200px;
+       color: #222; }
+.warning { background: #fff3cd; border: 2px solid #d39e00; padding: 0.8em; font-weight: bold; }"""
 EMBEDDED_VALUES = 1_500_000  # curve values embedded in the page (about 7 MB of JSON)
 SHARD_VALUES = 200_000  # curve values per shard file beyond that
 
@@ -159,8 +164,7 @@ def write_html_report(curves: Sequence[EmotionCurve], path: str | Path,
 <html lang="en"><head><meta charset="utf-8">
 <title>emoreco: predicted emotion curves</title>
 <style>
-body {{ font-family: sans-serif; margin: 1.5em auto; max-width: 1200px; color: #222; }}
-.warning {{ background: #fff3cd; border: 2px solid #d39e00; padding: 0.8em; font-weight: bold; }}
+{PAGE_STYLE}
 .failed {{ color: #a00; }} .row {{ display: flex; gap: 1em; flex-wrap: wrap; align-items: flex-start; }}
 #plane, #trajectory {{ width: 460px; height: 440px; }} #timeline {{ flex: 1; min-width: 500px; height: 440px; }}
 #bars {{ height: 380px; }} .tablebox {{ max-height: 420px; overflow: auto; border: 1px solid #ccc; flex: 1; }}

@@ -440,10 +440,9 @@ class CatalogRun:
                      if "html" in self.roles else {})
             cards = {target: card for target, meta in predictor.metas.items()
                      if (card := read_card(options.models_dir, meta.name)) is not None}
-            levels = {target: meta.band.level for target, meta in predictor.metas.items()
-                      if meta.band is not None}
             write_outputs(curves, {role: outputs.path(p.name) for role, p in self.roles.items()},
-                          failures, self.warning, audio, _describes(predictor), cards, levels)
+                          failures, self.warning, audio, _describes(predictor), cards,
+                          predictor.band_levels)
             shown = [c.summary() for c in curves] if len(curves) <= AUTO_PLOT_SONGS else []
             models = {target: {"name": meta.name, "trained_on": self.trained_on[target],
                                "data": meta.data} for target, meta in predictor.metas.items()}

@@ -162,6 +162,8 @@ class LiveServer:
         The page's title (no credentials or query strings: the caller's job).
     warning : str, optional
         Shown at the top of the page (the demo models' warning).
+    band_levels : dict, optional
+        Target -> the level of its model's band, named in the page's legend.
 
     Attributes
     ----------
@@ -177,12 +179,13 @@ class LiveServer:
     """
 
     def __init__(self, address: str, title: str, warning: str | None = None,
+                 band_levels: dict[str, float] | None = None,
                  max_connections: int = MAX_CONNECTIONS,
                  request_timeout_s: float = REQUEST_TIMEOUT_S,
                  send_timeout_s: float = SEND_TIMEOUT_S,
                  client_queue: int = CLIENT_QUEUE) -> None:
         hosts, port = serve_address(address)
-        page = live_page(title, warning).encode()
+        page = live_page(title, warning, band_levels).encode()
         self._page = {False: page, True: gzip.compress(page, 6, mtime=0)}
         self._names = host_names(hosts)
         self._loopback_only = all((_ip(h) or _ip("0.0.0.0")).is_loopback for h in hosts)
