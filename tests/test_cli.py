@@ -1,3 +1,4 @@
+import argparse
 import html
 import json
 import shutil
@@ -333,3 +334,35 @@ def test_main_with_no_songs_in_a_fresh_folder_leads_to_make_demo(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "no demo songs in data/test_songs" in result.stderr
     assert "run `make demo` first" in result.stderr
+
+
+def _parsers_of(parser: argparse.ArgumentParser):
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _parsers_of(sub)
+
+
+def test_every_command_names_itself_and_explains_every_option(monkeypatch, capsys):
+    """Issue 28, 5: `--models-dir` had no help text and `fetch-deam`'s usage line named
+    `python -m emoreco fetch-deam`; every command and option of every parser now says what
+    it is, under the name a user types."""
+    from emoreco.cli import _commands
+
+    shown: list[argparse.ArgumentParser] = []
+    monkeypatch.setattr(argparse.ArgumentParser, "print_help",
+                        lambda self, file=None: shown.append(self))
+    for command in _commands():
+        shown.clear()
+        with pytest.raises(SystemExit) as stop:
+            main_module([command, "--help"])
+        assert stop.value.code == 0 and shown, command
+        assert shown[0].prog == f"emoreco {command}", shown[0].prog
+        for parser in _parsers_of(shown[0]):
+            assert parser.prog.startswith(f"emoreco {command}")
+            silent = [action.option_strings or action.dest for action in parser._actions
+                      if action.help in (None, "") and action.dest != "help"
+                      and not isinstance(action, argparse._SubParsersAction)]
+            assert not silent, f"{parser.prog}: no help for {silent}"
+    capsys.readouterr()

@@ -21,12 +21,14 @@ from emoreco.cli.common import EXIT_USER_ERROR, fit_threads_to_a_memory_limit, r
 # before OpenBLAS loads).
 
 
-def main_training(target: str, argv: Sequence[str] | None = None) -> int:
-    """Train the model of ``target``."""
+def main_training(target: str, argv: Sequence[str] | None = None,
+                  prog: str | None = None) -> int:
+    """Train the model of ``target`` (``prog``: the command's name in its usage line,
+    default ``MAIN_<target>.py``)."""
     fit_threads_to_a_memory_limit()
     from emoreco.cli.train import train_main, training_parser, validate_training_args
 
-    return run(lambda a: train_main(a, target), training_parser(target), argv,
+    return run(lambda a: train_main(a, target), training_parser(target, prog), argv,
                validate_training_args)
 
 
@@ -40,12 +42,12 @@ def main_valence(argv: Sequence[str] | None = None) -> int:
     return main_training("valence", argv)
 
 
-def main_predict(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``MAIN.py``."""
+def main_predict(argv: Sequence[str] | None = None, prog: str = "MAIN.py") -> int:
+    """Entry point of ``MAIN.py`` (``prog``: the command's name in its usage line)."""
     fit_threads_to_a_memory_limit()
     from emoreco.cli.predict import predict_main, predict_parser, validate_options
 
-    return run(predict_main, predict_parser(), argv, validate_options)
+    return run(predict_main, predict_parser(prog), argv, validate_options)
 
 
 def _module_command(module: str, name: str) -> Callable[[Sequence[str]], int]:
@@ -83,8 +85,10 @@ def _commands() -> dict[str, Command]:
     }
     for target in TARGETS:
         commands[f"train-{target}"] = (f"train the {target} model (as MAIN_{target}.py)",
-                                       lambda argv, t=target: main_training(t, argv))
-    commands["predict"] = ("curves for songs (as MAIN.py)", main_predict)
+                                       lambda argv, t=target: main_training(
+                                           t, argv, f"emoreco train-{t}"))
+    commands["predict"] = ("curves for songs (as MAIN.py)",
+                           lambda argv: main_predict(argv, "emoreco predict"))
     commands["listen"] = ("curves of a live stream (pipe, URL, file) as JSON lines", _listen)
     commands["tag"] = ("write songs' values into their files' tags",
                        _module_command("library", "tag"))

@@ -52,22 +52,28 @@ def demo_parser() -> argparse.ArgumentParser:
         description="Write a synthetic corpus in the official DEAM layout (or PMEmo's, or "
                     "a user's CSV), with known emotion curves and label noise, plus "
                     "unannotated songs to predict.")
-    parser.add_argument("--out", type=Path, default=DEFAULT_DATA / "demo_deam")
+    parser.add_argument("--out", type=Path, default=DEFAULT_DATA / "demo_deam",
+                        help=f"the corpus folder (default: {DEFAULT_DATA / 'demo_deam'})")
     parser.add_argument("--layout", choices=("deam", "pmemo", "csv"), default="deam",
                         help="the corpus kind to write: deam (MEMD_audio/, annotations/), "
                              "pmemo (PMEmo2019/), csv (annotations.csv and its songs) "
                              "(default: deam)")
-    parser.add_argument("--test-songs-dir", type=Path, default=DEFAULT_DATA / "test_songs")
+    parser.add_argument("--test-songs-dir", type=Path, default=DEFAULT_DATA / "test_songs",
+                        help="where the unannotated songs to predict go (default: "
+                             f"{DEFAULT_DATA / 'test_songs'})")
     parser.add_argument("--clips", type=int, default=80, help="45-s songs (default: 80)")
     parser.add_argument("--full-songs", type=int, default=4, help="75-s songs (default: 4)")
-    parser.add_argument("--test-songs", type=int, default=4)
+    parser.add_argument("--test-songs", type=int, default=4,
+                        help="unannotated songs to predict, in MP3, WAV, FLAC and Ogg in turn "
+                             "(default: 4)")
     parser.add_argument("--label-noise", type=float, default=0.1,
                         help="std of the annotation noise (default: 0.1)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed: the same seed writes the same corpus (default: 0)")
     parser.add_argument("--jobs", type=job_count, default=-1,
                         help="parallel processes (default: -1, all cores)")
     parser.add_argument("--force", action="store_true", help="rewrite an existing corpus")
-    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     return parser
 
 

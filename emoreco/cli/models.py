@@ -25,7 +25,8 @@ def models_parser() -> argparse.ArgumentParser:
     pack.add_argument("--model", action="append", metavar="NAME",
                       help="only this model (repeatable; default: every model in DIR)")
     install = commands.add_parser("install", help="check a bundle (file or URL) and install it")
-    install.add_argument("source", metavar="BUNDLE|URL")
+    install.add_argument("source", metavar="BUNDLE|URL",
+                         help="a bundle made by `emoreco models pack`: a file, or an http(s) URL")
     install.add_argument("--sha256", metavar="HEX",
                          help="the bundle's SHA-256, as its author published it (checked "
                               "before anything is unpacked)")

@@ -15,10 +15,10 @@ from emoreco.runs.catalog import (AUTO_PARQUET_SONGS, AUTO_PLOT_SONGS, EMBED_AUD
                                   CatalogOptions, CatalogRun)
 
 
-def predict_parser() -> argparse.ArgumentParser:
-    """Options of ``MAIN.py``."""
+def predict_parser(prog: str = "MAIN.py") -> argparse.ArgumentParser:
+    """Options of ``MAIN.py`` (``emoreco predict``: ``prog``)."""
     parser = argparse.ArgumentParser(
-        prog="MAIN.py",
+        prog=prog,
         description="Predict valence and arousal curves (2 Hz) of songs with the trained "
                     "models; write a CSV, a summary, pictures and an offline HTML report.")
     parser.add_argument("inputs", nargs="*", type=Path,

@@ -14,11 +14,11 @@ from emoreco.model.targets import get_target
 from emoreco.training.split import check_protocol
 
 
-def training_parser(target: str) -> argparse.ArgumentParser:
-    """Options of ``MAIN_<target>.py``."""
+def training_parser(target: str, prog: str | None = None) -> argparse.ArgumentParser:
+    """Options of ``MAIN_<target>.py`` (``emoreco train-<target>``: ``prog``)."""
     spec = get_target(target)
     parser = argparse.ArgumentParser(
-        prog=f"MAIN_{target}.py",
+        prog=prog or f"MAIN_{target}.py",
         description=f"Train and evaluate the {target} model ({spec.model_summary}) on DEAM, "
                     "PMEmo, your own annotations or the demo corpus; save it under "
                     "--models-dir for MAIN.py.")
@@ -27,7 +27,8 @@ def training_parser(target: str) -> argparse.ArgumentParser:
                         help="cross-corpus evaluation: train on every song of the corpora "
                              "and evaluate on every song of this one")
     output = parser.add_argument_group("output")
-    output.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS)
+    output.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS,
+                        help=f"where the model is saved (default: {DEFAULT_MODELS})")
     output.add_argument("--name", default=target, help=f"model file name stem (default: {target})")
     output.add_argument("--plots-dir", type=Path, default=DEFAULT_RESULTS,
                         help=f"where loss_<name>.png goes (default: {DEFAULT_RESULTS})")
