@@ -366,3 +366,17 @@ def test_every_command_names_itself_and_explains_every_option(monkeypatch, capsy
                       and not isinstance(action, argparse._SubParsersAction)]
             assert not silent, f"{parser.prog}: no help for {silent}"
     capsys.readouterr()
+
+
+def test_tensorflow_loads_without_its_start_up_chatter():
+    """Issue 28, 5 (library chatter): TensorFlow 2.21 printed an absl notice and two
+    'oneDNN custom operations are on' lines to stderr in every training run, whatever
+    TF_CPP_MIN_LOG_LEVEL said. Standard error works again right after the import."""
+    probe = ("import sys\n"
+             "from emoreco.model.architectures import build_arousal_cnn\n"
+             "build_arousal_cnn((40, 72), 1e-3)\n"
+             "print('after the import', file=sys.stderr)\n")
+    result = _script("-c", probe)
+    assert result.returncode == 0, result.stderr
+    assert "oneDNN" not in result.stderr and "absl" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "after the import"

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from emoreco.model.keras_import import import_keras
+
 # Keras' default (0.99) lets the running statistics lag far behind the weights when an
 # epoch has few steps (small corpora): validation loss then rises from epoch 1.
 BATCHNORM_MOMENTUM = 0.9
@@ -24,7 +26,7 @@ def build_arousal_cnn(input_shape: tuple[int, int], learning_rate: float) -> Any
     averaged in pairs (41.7 ms resolution is plenty for arousal), which halves the cost:
     see ``benchmarks/bench_training.py`` for the epoch time.
     """
-    import keras
+    keras = import_keras()
     from keras import layers
 
     n_mfcc, n_frames = input_shape
@@ -52,7 +54,7 @@ def build_valence_lstm(input_shape: tuple[int, int], learning_rate: float) -> An
     is learnt from random transpositions of the training sequences
     (:func:`random_transpose`).
     """
-    import keras
+    keras = import_keras()
     from keras import layers
 
     context_segments, n_chroma = input_shape

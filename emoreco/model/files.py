@@ -34,6 +34,7 @@ from emoreco.core.errors import ConfigError, ModelError
 from emoreco.core.jsonfile import UnreadableJSON, read_json
 from emoreco.core.limits import (ARCHITECTURE_MAX_BYTES, ARCHITECTURE_MAX_LAYERS,
                                  MODEL_META_MAX_BYTES, ONNX_MAX_BYTES, WEIGHTS_MAX_BYTES)
+from emoreco.model.keras_import import import_keras
 from emoreco.model.meta import RESAVE_HINT, ModelMeta
 
 
@@ -268,8 +269,7 @@ def load_keras(files: ModelFiles, name: str) -> Any:
     if not isinstance(layers, list) or len(layers) > ARCHITECTURE_MAX_LAYERS:
         raise ModelError(f"{files.architecture}: more than {ARCHITECTURE_MAX_LAYERS} layers")
 
-    import keras
-
+    keras = import_keras()
     try:
         model = keras.models.model_from_json(json.dumps(architecture))
         model.load_weights(files.weights)

@@ -22,6 +22,7 @@ from emoreco.core.errors import ConfigError
 from emoreco.training.examples import LabelledSongs, WindowSet, annotated_targets
 from emoreco.audio.features import align_window_targets
 from emoreco.model.bands import Band, band_metrics, calibrate_band
+from emoreco.model.keras_import import import_keras
 from emoreco.model.curves import band_columns
 from emoreco.model.metrics import evaluate
 from emoreco.model.meta import ModelMeta
@@ -87,7 +88,7 @@ def make_deterministic(seed: int) -> None:
     Two runs with the same seed start identically; on a busy 2-core machine two
     ``make demo`` runs were seen to drift in the fourth decimal after a few epochs.
     """
-    import keras
+    keras = import_keras()
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
