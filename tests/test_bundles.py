@@ -157,6 +157,7 @@ def _emoreco(tmp_path, *args):
                           env=environment, capture_output=True, text=True, timeout=300)
 
 
+@pytest.mark.slow
 def test_install_from_a_url_then_predict_with_no_models_option(bundle, web, tiny_deam,
                                                                tmp_path):
     path, digest = bundle

@@ -368,6 +368,7 @@ def test_every_command_names_itself_and_explains_every_option(monkeypatch, capsy
     capsys.readouterr()
 
 
+@pytest.mark.slow
 def test_tensorflow_loads_without_its_start_up_chatter():
     """Issue 28, 5 (library chatter): TensorFlow 2.21 printed an absl notice and two
     'oneDNN custom operations are on' lines to stderr in every training run, whatever

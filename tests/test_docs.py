@@ -99,11 +99,13 @@ def sandbox(trained_models: Path, tiny_deam: Path, tmp_path_factory) -> Path:
     return folder
 
 
-TRAINING_PAGES = {"train.md", "corpora.md"}  # they generate corpora and train: a minute each
+# train.md and corpora.md generate corpora and train (a minute each); predict.md and
+# catalog.md start MAIN.py several times (5 s each): not in the quick subset
+SLOW_PAGES = {"train.md", "corpora.md", "predict.md", "catalog.md"}
 
 
 @pytest.mark.parametrize("page", [
-    pytest.param(page, marks=[pytest.mark.slow] if page.name in TRAINING_PAGES else [],
+    pytest.param(page, marks=[pytest.mark.slow] if page.name in SLOW_PAGES else [],
                  id=str(page.relative_to(ROOT))) for page in PAGES])
 def test_every_example_of_the_page_runs(page: Path, sandbox: Path, monkeypatch):
     pytest.importorskip("sybil", reason="the docs extra (requirements-docs.txt)")

@@ -96,6 +96,7 @@ def test_the_recording_proxy_does_see_a_page_that_fetches(tmp_path):
     assert any("example.invalid" in r for r in from_the_page(requests))  # it can fail
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get "
                                               "install chromium; .ci/run installs it)")
 def test_beyond_the_limit_curves_are_loaded_from_shard_files(tmp_path):
@@ -120,6 +121,7 @@ def test_beyond_the_limit_curves_are_loaded_from_shard_files(tmp_path):
     assert from_the_page(requests) == []
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (Debian: apt-get "
                                               "install chromium; .ci/run installs it)")
 def test_a_song_name_that_opens_a_comment_and_a_script_does_not_blank_the_page(tmp_path):
