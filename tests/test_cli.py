@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import emoreco
 from conftest import ROOT, edit_meta
 from emoreco.cli import main_arousal, main_module, main_predict
 
@@ -321,11 +322,23 @@ def test_training_refuses_to_replace_a_model_without_overwrite(trained_models, t
                                                                capsys):
     models = trained_models / "models"
     before = (models / "arousal.weights.h5").read_bytes()
-    with pytest.raises(SystemExit) as exit_info:
-        main_arousal(["--deam-dir", str(tiny_deam), "--models-dir", str(models), "--quiet"])
-    assert exit_info.value.code == 2
+    assert main_arousal(["--deam-dir", str(tiny_deam), "--models-dir", str(models),
+                         "--quiet"]) == 2
     assert "model 'arousal' exists" in capsys.readouterr().err
     assert (models / "arousal.weights.h5").read_bytes() == before
+
+
+def test_a_missing_corpus_is_told_before_an_existing_model(trained_models, tmp_path, capsys):
+    """Issue 28, 2: `emoreco.train(...)` after `make demo` was refused for the existing
+    model before it noticed that the corpus it was given does not exist."""
+    models = trained_models / "models"
+    missing = tmp_path / "DEAM"
+    assert main_arousal(["--deam-dir", str(missing), "--models-dir", str(models),
+                         "--quiet"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"error: {missing}: DEAM folder not found"]
+    with pytest.raises(emoreco.EmorecoError, match="DEAM folder not found"):
+        emoreco.train("arousal", missing, models_dir=models)
 
 
 def test_main_with_no_songs_in_a_fresh_folder_leads_to_make_demo(tmp_path):

@@ -9,7 +9,6 @@ from emoreco.cli.common import DEFAULT_MODELS, DEFAULT_RESULTS, add_data_options
 from emoreco.core.config import (FeatureParams, TrainParams, add_dataclass_arguments,
                                  dataclass_from_args)
 from emoreco.data.sources import CorpusSource, corpus_sources
-from emoreco.model.files import check_free
 from emoreco.model.targets import get_target
 from emoreco.training.split import check_protocol
 
@@ -40,14 +39,14 @@ def training_parser(target: str, prog: str | None = None) -> argparse.ArgumentPa
 
 
 def validate_training_args(args: argparse.Namespace) -> None:
-    """Build the parameter dataclasses (raising on conflicts) and refuse to replace a model."""
+    """Build the parameter dataclasses (raising on conflicts); :func:`train` refuses to
+    replace a model once it has read the corpora (a missing corpus is the first thing to say)."""
     args.sources = corpus_sources(args.deam_dir, args.corpus, args.audio_dir,
                                   args.annotations_dir)
     args.test_source = (CorpusSource.parse(args.test_corpus) if args.test_corpus else None)
     args.train_params = check_protocol(dataclass_from_args(TrainParams, args), args.sources,
                                        args.test_source)
     args.feature_params = dataclass_from_args(FeatureParams, args)
-    check_free(args.models_dir, args.name, args.overwrite)
 
 
 def train_main(args: argparse.Namespace, target: str) -> int:

@@ -143,7 +143,8 @@ def check_free(models_dir: str | Path, name: str, overwrite: bool) -> None:
     existing = ModelFiles.at(models_dir, name).existing()
     if existing and not overwrite:
         raise ConfigError(f"model '{name}' exists in {models_dir}/ "
-                          f"({', '.join(p.name for p in existing)}); use --overwrite or --name")
+                          f"({', '.join(p.name for p in existing)}); use --overwrite or --name "
+                          "(in Python: overwrite=True or name=...)")
 
 
 def export_onnx(model: Any, path: Path) -> str:

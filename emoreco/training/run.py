@@ -88,7 +88,6 @@ def train(target: str, deam_dir: str | Path | None = None, *,
     require_training()
     spec = get_target(target)
     name = name or target
-    check_free(models_dir, name, overwrite)
     sources = corpus_sources(deam_dir, corpora, audio_dir, annotations_dir)
     test_source = (CorpusSource.parse(test_corpus) if isinstance(test_corpus, str)
                    else test_corpus)
@@ -98,6 +97,7 @@ def train(target: str, deam_dir: str | Path | None = None, *,
     loaded = [load_source(source, target) for source in every_source]
     if test_source is not None:
         _refuse_shared_songs(loaded[:-1], loaded[-1])
+    check_free(models_dir, name, overwrite)  # after the corpora: a missing one is told first
     prepared = [prepare_corpus(source, target, feature_params, cache_dir, jobs, progress,
                                scheduler, item) for source, item in zip(every_source, loaded)]
     songs = LabelledSongs(tuple(CorpusSongs(label, item.corpus, item.cache)
