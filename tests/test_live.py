@@ -350,7 +350,12 @@ def test_osc_receives_every_value(trained_models, tiny_deam):
 
     received = []
     dispatcher = Dispatcher()
-    dispatcher.map("/emoreco/*", lambda address, *args: received.append((address, *args)))
+    bands = []  # python-osc's "*" matches across "/": one handler sorts both kinds
+
+    def keep(address, *args):
+        (bands if address.endswith("/band") else received).append((address, *args))
+
+    dispatcher.map("/emoreco/*", keep)
     server = ThreadingOSCUDPServer(("127.0.0.1", 0), dispatcher)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -370,6 +375,12 @@ def test_osc_receives_every_value(trained_models, tiny_deam):
                       if not pd.isna(row[target]))
     # OSC floats are 32-bit: rounded back to the lines' decimals they are the same values
     assert [(a, round(t, 3), round(v, 4)) for a, t, v in sorted(received)] == expected
+    expected_bands = sorted((f"/emoreco/{target}/band", float(row.t),
+                             float(row[f"{target}_low"]), float(row[f"{target}_high"]))
+                            for _, row in lines.iterrows() for target in ("arousal", "valence")
+                            if not pd.isna(row[target]))
+    assert [(a, round(t, 3), round(low, 4), round(high, 4))
+            for a, t, low, high in sorted(bands)] == expected_bands
 
 
 @pytest.mark.parametrize("address", ["nohost", "127.0.0.1:0", "127.0.0.1:http", ":9000"])

@@ -508,8 +508,9 @@ OSC_WARN_EVERY_S = 60.0  # a failing OSC send is reported at most this often
 
 class OscSender:
     """Each new value as an OSC message ``/emoreco/<target>`` with the arguments
-    ``[t, value]`` (floats), and each gap of a reconnected URL as ``/emoreco/gap``
-    ``[t, gap_s]``, over UDP to ``HOST:PORT`` (messages built by python-osc, the
+    ``[t, value]`` (floats), followed by its band, where the model has one, as
+    ``/emoreco/<target>/band`` ``[t, low, high]``, and each gap of a reconnected URL as
+    ``/emoreco/gap`` ``[t, gap_s]``, over UDP to ``HOST:PORT`` (messages built by python-osc, the
     ``live`` extra).
 
     The host is resolved once; broadcast addresses work. A send that fails (no receiver
@@ -570,6 +571,9 @@ class OscSender:
         for target in new:
             if record.get(target) is not None:
                 self._send(f"/emoreco/{target}", [record["t"], record[target]])
+                low, high = (record.get(column) for column in band_columns(target))
+                if low is not None and high is not None:
+                    self._send(f"/emoreco/{target}/band", [record["t"], low, high])
 
     def close(self) -> None:
         """Release the socket."""
