@@ -53,6 +53,40 @@ def test_pmemo_values_map_onto_minus_one_to_one_and_times_stay(tiny_pmemo):
     assert again.corpus.song_ids == loaded.corpus.song_ids
 
 
+PMEMO_STD = PMEMO_DYNAMIC.with_name("dynamic_annotations_std.csv")
+
+
+def test_pmemo_raters_spread_is_twice_its_std_on_the_models_scale(tiny_pmemo, tmp_path,
+                                                                   caplog):
+    """PMEmo's dynamic_annotations_std.csv (std across raters on [0, 1]) is the raters'
+    spread the evaluation compares the bands with: 2 * std on [-1, 1], at the same times;
+    a file that cannot be used is skipped with one warning, a missing one silently."""
+    copy = _copy_pmemo(tiny_pmemo, tmp_path)
+    std_path = copy / PMEMO_STD
+    raw = pd.read_csv(std_path)
+    raw["Arousal(std)"] = np.round(0.05 + 0.3 * np.random.default_rng(0).random(len(raw)), 4)
+    raw.to_csv(std_path, index=False)
+    corpus = load_source(CorpusSource("pmemo", copy), "arousal").corpus
+    assert sorted(corpus.rater_spread) == corpus.song_ids
+    for song_id, spread in corpus.rater_spread.items():
+        rows = raw[raw["musicId"] == song_id].sort_values("frameTime")
+        np.testing.assert_allclose(spread.times_s, rows["frameTime"])
+        np.testing.assert_allclose(spread.values, 2 * rows["Arousal(std)"])
+    for damage in (lambda frame: frame.assign(**{"Arousal(std)": 1.5}),
+                   lambda frame: frame.drop(columns="Arousal(std)"),
+                   lambda frame: frame.assign(frameTime="soon")):
+        damage(raw).to_csv(std_path, index=False)
+        caplog.clear()
+        corpus = load_source(CorpusSource("pmemo", copy), "arousal").corpus
+        assert corpus.rater_spread == {} and corpus.song_ids == [1, 2, 3, 4, 5, 6]
+        warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert len(warned) == 1 and "not used for the raters' spread" in warned[0]
+    std_path.unlink()
+    caplog.clear()
+    assert load_source(CorpusSource("pmemo", copy), "arousal").corpus.rater_spread == {}
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+
+
 def test_pmemo_metadata_with_quoted_commas_gives_the_file_names(tiny_pmemo, tmp_path):
     copy = _copy_pmemo(tiny_pmemo, tmp_path)
     root = copy / "PMEmo2019"
