@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,13 @@ BAND_SIDES = ("low", "high")  # a band's bounds, in the outputs' column order
 def band_columns(target: str) -> tuple[str, str]:
     """The output columns of ``target``'s band: ``("arousal_low", "arousal_high")``."""
     return (f"{target}_{BAND_SIDES[0]}", f"{target}_{BAND_SIDES[1]}")
+
+
+def target_columns(targets: Iterable[str], banded: Collection[str]) -> list[str]:
+    """Each target's columns in turn: the target, then its band's bounds when ``banded``
+    holds it (``["arousal", "arousal_low", "arousal_high", "valence"]``)."""
+    return [key for target in targets
+            for key in (target, *(band_columns(target) if target in banded else ()))]
 
 
 ENDS_S = 15.0  # the span of a song's start and end values (its first and last 15 s)

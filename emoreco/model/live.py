@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from emoreco.audio.features import SongFeatures, frame_times
-from emoreco.model.curves import EmotionCurve, band_columns
+from emoreco.model.curves import EmotionCurve, band_columns, target_columns
 from emoreco.model.scoring import ScaledModel, common_params
 
 
@@ -128,15 +128,13 @@ def curve_of_values(song: str, values: Mapping[float, Mapping[str, float]],
     first, last = min(values), max(values)
     axis = first + hop_s * np.arange(int(round((last - first) / hop_s)) + 1)
     present = {key for at_time in values.values() for key in at_time}
+    banded = {t for t in targets if all(key in present for key in band_columns(t))}
     columns = {}
-    for key in [*targets, *(key for t in targets for key in band_columns(t))]:
-        if key not in present and key not in targets:
-            continue
+    for key in target_columns(targets, banded):
         column = np.full(len(axis), np.nan, np.float32)
         for time_s, at_time in values.items():
             if key in at_time:
                 column[int(round((time_s - first) / hop_s))] = at_time[key]
         columns[key] = column
-    bands = {t: (columns[low], columns[high]) for t in targets
-             for low, high in [band_columns(t)] if low in columns and high in columns}
+    bands = {t: tuple(columns[key] for key in band_columns(t)) for t in banded}
     return EmotionCurve(song, axis, {t: columns[t] for t in targets}, bands)

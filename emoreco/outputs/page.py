@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from emoreco.core.atomic import atomic_path
-from emoreco.model.curves import QUADRANTS, EmotionCurve, band_columns
+from emoreco.model.curves import QUADRANTS, EmotionCurve, target_columns
 from emoreco.model.targets import TARGETS
 from emoreco.outputs.tables import DECIMALS, SHARD_FOLDER
 
@@ -61,9 +61,7 @@ def report_data(curves: Sequence[EmotionCurve], audio: dict[str, str],
     is handed to ``write_shard(number, shard)`` as soon as it is full, so that only one
     shard is in memory at a time.
     """
-    banded = [t for t in TARGETS if any(t in curve.bands for curve in curves)]
-    columns = [key for t in TARGETS
-               for key in (t, *(band_columns(t) if t in banded else ()))]
+    columns = target_columns(TARGETS, {t for curve in curves for t in curve.bands})
     n_columns = len(columns)
     describes, band_levels = describes or {}, band_levels or {}
     total = sum(n_columns * len(curve.times_s) for curve in curves)

@@ -30,7 +30,7 @@ from emoreco.audio.decode import (Decoded, MonoResampler, decoder_blocks, open_a
 from emoreco.audio.stream import FeatureStream
 from emoreco.core.errors import AudioError, ConfigError, EmorecoError
 from emoreco.core.extras import require
-from emoreco.model.curves import EmotionCurve, band_columns
+from emoreco.model.curves import EmotionCurve, band_columns, target_columns
 from emoreco.model.live import LiveCurves, curve_of_values
 from emoreco.model.predictor import Predictor
 from emoreco.outputs.tables import DECIMALS
@@ -295,9 +295,9 @@ def value_line(time_s: float, values: dict[str, float], columns: list[str]) -> d
     "arousal_high": 0.5, "valence": None, ...}`` with the keys ``columns``, values rounded
     as in the tables, None where a column has no value (yet)."""
     record: dict[str, Any] = {"t": round(time_s, 3)}
-    for target in columns:
-        value = values.get(target)
-        record[target] = (None if value is None or math.isnan(value)
+    for column in columns:
+        value = values.get(column)
+        record[column] = (None if value is None or math.isnan(value)
                           else round(float(value), DECIMALS))
     return record
 
@@ -366,9 +366,8 @@ class LiveSession:
         self.retries, self.retry_wait_s, self.stall_s = retries, retry_wait_s, stall_s
         self.notice = notice or (lambda line: None)
         self._targets = list(predictor.models)
-        self._columns = [key for target, model in predictor.models.items()
-                         for key in (target, *(band_columns(target)
-                                               if model.band is not None else ()))]
+        self._columns = target_columns(predictor.models, {
+            target for target, model in predictor.models.items() if model.band is not None})
         self._recent: dict[float, dict[str, float]] = {}
         self._connections: list[tuple[float, LiveCurves]] = []  # (offset_s, curves)
         self._heard_s = 0.0  # audio of the current connection so far

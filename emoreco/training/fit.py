@@ -169,7 +169,8 @@ def evaluate_model(model: ScaledModel, songs: LabelledSongs, song_keys: Iterable
         truth, keep = annotated_targets(spec, songs.annotation(key), curve.times_s, params)
         rater_std = _rater_std(spec, songs, key, curve.times_s, params)
         parts.append((np.full(int(keep.sum()), key, np.int64), curve.times_s[keep], truth,
-                      *(curve.column(key)[keep] for key in (spec.name, *band_columns(spec.name))),
+                      *(curve.column(column)[keep]
+                        for column in (spec.name, *band_columns(spec.name))),
                       rater_std[keep]))
     ids, times, truth, predicted, low, high, rater_std = (
         np.concatenate([p[k] for p in parts]) for k in range(7))
